@@ -87,11 +87,13 @@ def _first_dims(path: Path) -> int | None:
 def import_file(
     store: Store, collection: str, in_path: str | Path, *, batch_size: int = 1000, verify: bool = True,
     create: bool = True, resume: bool = False, progress: Progress | None = None,
+    metric: str | None = None,
 ) -> TransferResult:
     """Load a vmig file into ``collection``, checkpointing after every batch.
 
     With ``verify`` the file must match its sidecar first; a dims mismatch with an
-    existing collection is refused before the first write.
+    existing collection is refused before the first write. ``metric`` chooses the
+    metric of a collection created here (default: the file's, else cosine).
     """
     progress = progress or NoProgress()
     in_path = Path(in_path)
@@ -107,7 +109,8 @@ def import_file(
     else:
         checkpoint = Checkpoint(store.name, collection, checksum)
     resumed_from = checkpoint.records_done
-    store.open_collection(collection, dims, (meta.metric if meta else None) or "cosine", create)
+    metric = metric or (meta.metric if meta else None) or "cosine"
+    store.open_collection(collection, dims, metric, create)
     progress.start(f"import {store.name}:{collection}", meta.record_count if meta else None)
     progress.advance(resumed_from)
     for batch in VmigReader(in_path, skip=resumed_from).batches(batch_size):
