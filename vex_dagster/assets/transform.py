@@ -1,0 +1,63 @@
+"""Optional stage between export and import: re-embed the text, or adapt the vectors.
+
+The work is done by the core (``vex_dagster.embed``, ``vex_dagster.adapter``),
+imported only when the stage runs, so a migration without it never needs the
+``embed`` extra.
+"""
+
+import os
+
+import dagster as dg
+
+from vex_dagster.assets.files import file_result
+from vex_dagster.migrations import MigrationSpec
+from vex_dagster.progress import LogProgress
+
+
+def _reembed(migration: MigrationSpec, in_path, out_path, log) -> dict:
+    from vex_dagster.embed.reembed import reembed_file
+
+    spec = migration.reembed
+    result = reembed_file(
+        in_path, out_path, model=spec.model, base_url=spec.base_url,
+        api_key=os.environ.get(spec.api_key_env) if spec.api_key_env else None,
+        batch_size=spec.batch_size, progress=LogProgress(log),
+    )
+    if result.skipped_ids:
+        log.warning(f"{len(result.skipped_ids)} records have no text and were skipped, e.g. "
+                    f"{', '.join(result.skipped_ids[:5])}")
+    return {"skipped_without_text": len(result.skipped_ids)}
+
+
+def _adapt(migration: MigrationSpec, in_path, out_path, log) -> dict:
+    from vex_dagster.adapter.apply import adapt_file
+
+    spec = migration.adapter
+    adapt_file(in_path, out_path, from_model=spec.from_model, to_model=spec.to_model,
+               registry_dir=spec.registry_dir, progress=LogProgress(log))
+    return {"from_model": spec.from_model, "to_model": spec.to_model}
+
+
+def transform_asset(migration: MigrationSpec, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    stage = migration.transform
+    run = _reembed if stage == "reembed" else _adapt
+    what = (f"re-embedded with {migration.reembed.model}" if stage == "reembed"
+            else f"adapted from {migration.adapter.from_model} to {migration.adapter.to_model}")
+
+    @dg.asset(
+        key=[migration.name, stage],
+        deps=[dg.AssetKey([migration.name, "export"])],
+        partitions_def=partitions,
+        group_name=migration.name,
+        kinds={"openai"} if stage == "reembed" else {"numpy"},
+        pool=f"vex-{stage}",
+        description=f"The exported namespace {what}, as a new .vmig.jsonl file.",
+    )
+    def transform(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        key = context.partition_key
+        out_path = migration.stage_path(stage, key)
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        extra = run(migration, migration.stage_path("export", key), out_path, context.log)
+        return file_result(out_path, **extra)
+
+    return transform
