@@ -112,8 +112,11 @@ class MigrationSpec(_Strict):
     @field_validator("cron")
     @classmethod
     def _valid_cron(cls, cron: str | None) -> str | None:
-        if cron is not None and not dg.is_valid_cron_string(cron):
-            raise ValueError(f"{cron!r} is not a cron expression such as '0 3 * * *'")
+        if cron is not None:
+            try:
+                dg.ScheduleDefinition(name="cron_probe", cron_schedule=cron, job_name="cron_probe")
+            except dg.DagsterInvalidDefinitionError:
+                raise ValueError(f"{cron!r} is not a cron expression such as '0 3 * * *'") from None
         return cron
 
     @model_validator(mode="after")
