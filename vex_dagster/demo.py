@@ -12,6 +12,7 @@ daemon would in ``dagster dev``) and summarise the checks of the latest runs.
 from __future__ import annotations
 
 import sys
+import warnings
 
 import dagster as dg
 
@@ -19,6 +20,7 @@ from vex_dagster.definitions import build_definitions
 from vex_dagster.resources import data_dir
 
 DEMO = "pydocs_demo"
+warnings.filterwarnings("ignore", category=dg.BetaWarning)  # Dagster's own, not actionable here
 
 
 def discover(migration: str = DEMO) -> list[str]:
