@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from vex_dagster.assets.files import file_result
+from vex_dagster.assets.files import file_result, stage_asset_args
 from vex_dagster.migrations import MigrationSpec, namespace_of
 from vex_dagster.pipeline import export_collection, import_file
 from vex_dagster.progress import LogProgress
@@ -30,16 +30,11 @@ def export_asset(migration: MigrationSpec, partitions: dg.PartitionsDefinition) 
     resource_key = source_key(migration)
     store = migration.source.store
 
-    @dg.asset(
-        key=[migration.name, "export"],
-        partitions_def=partitions,
-        group_name=migration.name,
-        kinds={store},
-        pool=f"vex-{store}",
-        required_resource_keys={resource_key},
+    @dg.asset(**stage_asset_args(
+        migration, "export", partitions, kind=store, resource_key=resource_key,
         description=f"One namespace of {store}:{migration.source.collection} as a .vmig.jsonl file "
                     f"and its meta sidecar under VEX_DATA_DIR/{migration.name}/export/.",
-    )
+    ))
     def export(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         path = migration.stage_path("export", context.partition_key)
         with getattr(context.resources, resource_key).get_client() as source:

@@ -1,4 +1,5 @@
-"""What a file-producing asset reports: path, count, dims, model, checksum, a preview."""
+"""What the stage assets share: their decorator arguments, and what a file-producing
+asset reports (path, count, dims, model, checksum, a preview)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,26 @@ from pathlib import Path
 
 import dagster as dg
 
+from vex_dagster.migrations import MigrationSpec
 from vex_dagster.vmig import VmigReader, read_meta
 
 PREVIEW_ROWS = 5
+
+
+def stage_asset_args(migration: MigrationSpec, stage: str, partitions, *, kind: str,
+                     upstream: str | None = None, resource_key: str | None = None, description: str) -> dict:
+    """``@dg.asset`` arguments of one stage: key ``<migration>/<stage>``, the migration's
+    group and partitions, the store's kind and ``vex-<kind>`` pool."""
+    return dict(
+        key=[migration.name, stage],
+        deps=[dg.AssetKey([migration.name, upstream])] if upstream else None,
+        partitions_def=partitions,
+        group_name=migration.name,
+        kinds={kind},
+        pool=f"vex-{kind if resource_key else stage}",
+        required_resource_keys={resource_key} if resource_key else None,
+        description=description,
+    )
 
 
 def preview_markdown(path: Path, rows: int = PREVIEW_ROWS) -> str:

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from vex_dagster.assets.files import stage_asset_args
 from vex_dagster.migrations import MigrationSpec, namespace_of
 from vex_dagster.pipeline import import_file
 from vex_dagster.progress import LogProgress
@@ -16,17 +17,11 @@ def import_asset(migration: MigrationSpec, partitions: dg.PartitionsDefinition) 
     store = migration.target.store
     upstream = migration.transform or "export"
 
-    @dg.asset(
-        key=[migration.name, "import"],
-        deps=[dg.AssetKey([migration.name, upstream])],
-        partitions_def=partitions,
-        group_name=migration.name,
-        kinds={store},
-        pool=f"vex-{store}",
-        required_resource_keys={resource_key},
+    @dg.asset(**stage_asset_args(
+        migration, "import", partitions, kind=store, upstream=upstream, resource_key=resource_key,
         description=f"The namespace's records upserted into {store}:{migration.target.collection}; "
                     f"the file is verified against its checksum before the first write.",
-    )
+    ))
     def load(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         key = context.partition_key
         path = migration.import_path(key)

@@ -9,7 +9,7 @@ import os
 
 import dagster as dg
 
-from vex_dagster.assets.files import file_result
+from vex_dagster.assets.files import file_result, stage_asset_args
 from vex_dagster.migrations import MigrationSpec
 from vex_dagster.progress import LogProgress
 
@@ -44,15 +44,10 @@ def transform_asset(migration: MigrationSpec, partitions: dg.PartitionsDefinitio
     what = (f"re-embedded with {migration.reembed.model}" if stage == "reembed"
             else f"adapted from {migration.adapter.from_model} to {migration.adapter.to_model}")
 
-    @dg.asset(
-        key=[migration.name, stage],
-        deps=[dg.AssetKey([migration.name, "export"])],
-        partitions_def=partitions,
-        group_name=migration.name,
-        kinds={"openai"} if stage == "reembed" else {"numpy"},
-        pool=f"vex-{stage}",
-        description=f"The exported namespace {what}, as a new .vmig.jsonl file.",
-    )
+    @dg.asset(**stage_asset_args(
+        migration, stage, partitions, kind="openai" if stage == "reembed" else "numpy",
+        upstream="export", description=f"The exported namespace {what}, as a new .vmig.jsonl file.",
+    ))
     def transform(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         key = context.partition_key
         out_path = migration.stage_path(stage, key)
