@@ -40,6 +40,11 @@ def partition_key(namespace: str) -> str:
     return namespace or DEFAULT_NAMESPACE_KEY
 
 
+def usable_partition_key(key: str) -> bool:
+    """Dagster refuses partition keys holding '...' or control characters."""
+    return not any(bad in key for bad in ("...", "\a", "\b", "\f", "\n", "\r", "\t", "\v", "\0"))
+
+
 def namespace_of(key: str) -> str:
     return "" if key == DEFAULT_NAMESPACE_KEY else key
 

@@ -1,5 +1,6 @@
 """Sensors evaluated as the daemon would, with build_sensor_context and a cursor."""
 
+import datetime
 import shutil
 
 import dagster as dg
@@ -86,3 +87,32 @@ def test_inbox_waits_for_a_file_that_does_not_match_its_meta(demo_defs, instance
     assert not result.run_requests
     shutil.copy(SAMPLE, path)
     assert len(_tick(demo_defs, instance, cursor=result.cursor).run_requests) == 1
+
+
+def test_discovery_leaves_out_namespaces_dagster_cannot_key(demo_defs, instance, data_dir):
+    discover(demo_defs, instance, "pydocs_demo")
+    with VektorStore(str(data_dir / "pydocs_demo" / "source.db")) as source:
+        source.write_batch("pydocs", [Record("odd", np.ones(384, "float32"), namespace="a...b"),
+                                      Record("tab", np.ones(384, "float32"), namespace="x\ty")])
+    assert "a...b" not in discover(demo_defs, instance, "pydocs_demo")
+
+
+def test_the_schedule_requests_one_run_per_known_namespace(write_migrations, data_dir, instance):
+    from vex_dagster.definitions import build_definitions
+
+    defs = build_definitions(write_migrations(f"""
+migrations:
+  - name: nightly
+    source: {{store: vektor, collection: pydocs, settings: {{path: src.db}}, seed: {SAMPLE}}}
+    target: {{store: vektor, collection: pydocs, settings: {{path: dst.db}}}}
+    cron: "0 3 * * *"
+"""))
+    schedule = defs.resolve_schedule_def("nightly_schedule")
+    at = datetime.datetime(2026, 11, 25, 3, tzinfo=datetime.timezone.utc)
+    empty = schedule.evaluate_tick(dg.build_schedule_context(instance=instance, scheduled_execution_time=at,
+                                                                 repository_def=defs.get_repository_def()))
+    assert not empty.run_requests and "no namespaces" in empty.skip_message
+    discover(defs, instance, "nightly")
+    result = schedule.evaluate_tick(dg.build_schedule_context(instance=instance, scheduled_execution_time=at,
+                                                                 repository_def=defs.get_repository_def()))
+    assert sorted(r.partition_key for r in result.run_requests) == ["datamodel", "reference", "statements"]

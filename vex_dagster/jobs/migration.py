@@ -25,7 +25,7 @@ def migration_schedule(migration: MigrationSpec, job, partitions: dg.DynamicPart
         keys = context.instance.get_dynamic_partitions(partitions.name)
         if not keys:
             return dg.SkipReason(f"no namespaces discovered yet in {migration.name}'s source")
-        stamp = context.scheduled_execution_time.isoformat() if context.scheduled_execution_time else ""
+        stamp = context.scheduled_execution_time.isoformat()
         return [dg.RunRequest(partition_key=key, run_key=f"{key}@{stamp}") for key in keys]
 
     return sync

@@ -7,7 +7,7 @@ import dagster as dg
 
 from vex_dagster.assets.export import ensure_seeded, source_key
 from vex_dagster.jobs.inbox import INBOX_TARGET
-from vex_dagster.migrations import MigrationSpec, MigrationsFile, partition_key
+from vex_dagster.migrations import MigrationSpec, MigrationsFile, partition_key, usable_partition_key
 from vex_dagster.stores import StoreError
 from vex_dagster.vmig import MetaError, file_checksum, meta_path, read_meta
 from vex_dagster.vmig.files import DATA_SUFFIX
@@ -31,7 +31,14 @@ def discovery_sensor(migration: MigrationSpec, partitions: dg.DynamicPartitionsD
         except StoreError as exc:
             return dg.SkipReason(f"cannot read the source: {exc}")
         wanted = migration.source.namespaces
-        keys = [partition_key(ns) for ns in found if wanted is None or ns in wanted]
+        keys, unusable = [], []
+        for namespace in found:
+            if wanted is None or namespace in wanted:
+                key = partition_key(namespace)
+                (keys if usable_partition_key(key) else unusable).append(key)
+        if unusable:
+            context.log.warning(f"namespaces that cannot be Dagster partition keys (they hold '...' "
+                                f"or control characters), left out: {unusable!r}; export them with vex export")
         known = set(context.instance.get_dynamic_partitions(partitions.name))
         new = [key for key in keys if key not in known]
         context.update_cursor(json.dumps(sorted(keys)))
