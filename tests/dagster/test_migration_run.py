@@ -10,8 +10,9 @@ import vex_dagster.assets.export as export_module
 from tests.dagster.conftest import (
     check_metadata, check_results, discover, materialized, run_checks, run_partition,
 )
+from vex_dagster.definitions import build_definitions
 from vex_dagster.stores.vektor import VektorStore
-from vex_dagster.vmig import read_meta
+from vex_dagster.vmig import Record, read_meta
 
 ALL_CHECKS = {"export_passes_vmig_lint", "export_checksum_matches", "target_count_matches_file",
               "vectors_match_file_on_sample", "search_results_match_source"}
@@ -70,9 +71,6 @@ def test_corrupt_export_fails_the_blocking_checksum_check_and_the_import_never_r
 
 
 def test_malformed_export_fails_the_lint_check_and_blocks_the_import(write_migrations, data_dir, instance):
-    from vex_dagster.definitions import build_definitions
-    from vex_dagster.vmig import Record
-
     source_path = data_dir / "src.db"
     with VektorStore(str(source_path)) as source:
         bad = np.array([0.1, np.nan, 0.3], dtype=np.float32)  # exported as null: not a number

@@ -7,8 +7,9 @@ import dagster as dg
 import numpy as np
 
 from tests.dagster.conftest import SAMPLE, discover
+from vex_dagster.definitions import build_definitions
 from vex_dagster.stores.vektor import VektorStore
-from vex_dagster.vmig import Record, read_meta, write_meta
+from vex_dagster.vmig import Record, file_checksum, read_meta, write_meta
 from vex_dagster.vmig.files import meta_path
 
 
@@ -72,7 +73,6 @@ def test_inbox_follows_the_target_its_meta_names_and_reimports_a_changed_file(de
     with path.open("ab") as fh:  # a new version of the file arrives
         fh.write(b'{"id":"extra","vector":[0.5],"vex_version":"1.0.0"}\n')
     meta.record_count += 1
-    from vex_dagster.vmig import file_checksum
     meta.checksum = file_checksum(path).checksum
     write_meta(path, meta)
     [request] = _tick(demo_defs, instance, cursor=first.cursor).run_requests
@@ -98,8 +98,6 @@ def test_discovery_leaves_out_namespaces_dagster_cannot_key(demo_defs, instance,
 
 
 def test_the_schedule_requests_one_run_per_known_namespace(write_migrations, data_dir, instance):
-    from vex_dagster.definitions import build_definitions
-
     defs = build_definitions(write_migrations(f"""
 migrations:
   - name: nightly
