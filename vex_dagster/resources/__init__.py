@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import warnings
 
 from vex_dagster.resources.base import REGISTERED, VectorStoreResource, data_dir
 
 
 def _import_all() -> None:
     for module in pkgutil.iter_modules(__path__):
-        if module.name != "base":
+        if module.name == "base":
+            continue
+        try:
             importlib.import_module(f"{__name__}.{module.name}")
+        except ModuleNotFoundError as exc:
+            # A resource module must not import its client library; if one does and the
+            # extra is missing, that store is left out rather than the whole code location.
+            warnings.warn(f"resource module {module.name!r} left out: it needs {exc.name!r}", stacklevel=2)
 
 
 def resource_classes() -> dict[str, type[VectorStoreResource]]:
