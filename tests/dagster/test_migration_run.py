@@ -8,7 +8,7 @@ import pytest
 
 import vex_dagster.assets.export as export_module
 from tests.dagster.conftest import (
-    check_metadata, check_results, discover, materialized, run_checks, run_partition,
+    SAMPLE, check_metadata, check_results, discover, materialized, run_checks, run_partition,
 )
 from vex_dagster.definitions import build_definitions
 from vex_dagster.stores.vektor import VektorStore
@@ -146,3 +146,20 @@ def test_search_parity_fails_when_the_target_returns_other_neighbours(migrated, 
     assert check_results(result)["search_results_match_source"] is False
     assert check_metadata(result, "search_results_match_source")["recall@10"] < 0.5
     assert check_results(result)["target_count_matches_file"] is True
+
+
+def test_a_jsonl_target_gets_one_file_per_namespace_and_passes_every_check(write_migrations, data_dir, instance):
+    defs = build_definitions(write_migrations(f"""
+migrations:
+  - name: tofiles
+    source: {{store: vektor, collection: pydocs, settings: {{path: src.db}}, seed: {SAMPLE}}}
+    target: {{store: jsonl, collection: "pydocs-{{namespace}}", settings: {{dir: out}}}}
+    options: {{metric: dot}}
+"""))
+    for key in discover(defs, instance, "tofiles"):
+        result = run_partition(defs, instance, "tofiles", key)
+        assert result.success and check_results(result) == {name: True for name in ALL_CHECKS}
+        assert check_metadata(result, "search_results_match_source")["metric"] == "dot"
+    files = sorted(p.name for p in (data_dir / "out").glob("*.vmig.jsonl"))
+    assert files == ["pydocs-datamodel.vmig.jsonl", "pydocs-reference.vmig.jsonl", "pydocs-statements.vmig.jsonl"]
+    assert read_meta(data_dir / "out" / "pydocs-reference.vmig.jsonl").record_count == 389
