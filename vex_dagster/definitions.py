@@ -44,7 +44,7 @@ def build_definitions(path: str | Path | None = None) -> dg.Definitions:
     inbox_target = (config.inbox.target if config.inbox and config.inbox.target else DEFAULT_INBOX_TARGET)
     resources[INBOX_TARGET] = build_resource(inbox_target, "inbox.target")
     jobs.append(inbox_import_job)
-    sensors.append(inbox_sensor(config, inbox_import_job))
+    sensors.append(inbox_sensor(config, inbox_target, inbox_import_job))
     return dg.Definitions(assets=assets, asset_checks=checks, jobs=jobs, schedules=schedules,
                           sensors=sensors, resources=resources, executor=dg.in_process_executor)
 

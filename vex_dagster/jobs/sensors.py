@@ -6,8 +6,9 @@ from pathlib import Path
 import dagster as dg
 
 from vex_dagster.assets.export import ensure_seeded, source_key
-from vex_dagster.jobs.inbox import INBOX_TARGET
-from vex_dagster.migrations import MigrationSpec, MigrationsFile, partition_key, usable_partition_key
+from vex_dagster.migrations import (
+    InboxTargetSpec, MigrationSpec, MigrationsFile, partition_key, usable_partition_key,
+)
 from vex_dagster.stores import StoreError
 from vex_dagster.vmig import MetaError, file_checksum, meta_path, read_meta
 from vex_dagster.vmig.files import DATA_SUFFIX
@@ -50,17 +51,16 @@ def discovery_sensor(migration: MigrationSpec, partitions: dg.DynamicPartitionsD
     return discover
 
 
-def _inbox_target(path: Path, config: MigrationsFile) -> tuple[str, str]:
-    """(store, collection) for a file: its meta's ``target``, the YAML's, else the file name."""
+def _inbox_target(path: Path, default: InboxTargetSpec) -> tuple[str, str]:
+    """(store, collection) for a file: its meta's ``target``, else the YAML's; the
+    collection defaults to the file's name."""
     named = read_meta(path).extra.get("target") or {}
-    default = config.inbox.target if config.inbox and config.inbox.target else None
-    store = named.get("store") or (default.store if default else "vektor")
-    collection = (named.get("collection") or (default.collection if default else None)
-                  or path.name[: -len(DATA_SUFFIX)])
+    store = named.get("store") or default.store
+    collection = named.get("collection") or default.collection or path.name[: -len(DATA_SUFFIX)]
     return store, collection
 
 
-def inbox_sensor(config: MigrationsFile, job) -> dg.SensorDefinition:
+def inbox_sensor(config: MigrationsFile, target: InboxTargetSpec, job) -> dg.SensorDefinition:
     """Launches one import per complete file (its checksum matches its meta), once: the
     cursor keeps ``name:checksum`` of every file launched, so a new version is imported
     again and an unchanged one never is."""
@@ -86,7 +86,7 @@ def inbox_sensor(config: MigrationsFile, job) -> dg.SensorDefinition:
             if file_checksum(path).checksum != checksum:
                 context.log.info(f"{path.name} does not match its meta checksum yet; waiting")
                 continue
-            store, collection = _inbox_target(path, config)
+            store, collection = _inbox_target(path, target)
             requests.append(dg.RunRequest(run_key=key, run_config={"ops": {"import_inbox_file": {
                 "config": {"path": str(path), "store": store, "collection": collection}}}},
                 tags={"vex/inbox_file": path.name}))
@@ -97,5 +97,3 @@ def inbox_sensor(config: MigrationsFile, job) -> dg.SensorDefinition:
 
     return inbox
 
-
-__all__ = ["INBOX_TARGET", "discovery_sensor", "inbox_sensor"]
