@@ -5,6 +5,7 @@ imported only when the stage runs, so a migration without it never needs the
 ``embed`` extra.
 """
 
+import importlib
 import os
 
 import dagster as dg
@@ -14,9 +15,18 @@ from vex_dagster.migrations import MigrationSpec
 from vex_dagster.progress import LogProgress
 
 
-def _reembed(migration: MigrationSpec, in_path, out_path, log) -> dict:
-    from vex_dagster.embed.reembed import reembed_file
+def _core(module: str, name: str):
+    """The core function for a stage, with a clear message if it cannot be imported
+    (e.g. the ``embed`` extra, which brings ``openai``, is not installed)."""
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as exc:
+        raise RuntimeError(f"this migration's stage needs {module}.{name}, which cannot be "
+                           f"imported here ({exc}); pip install 'vex-dagster[all]'") from exc
 
+
+def _reembed(migration: MigrationSpec, in_path, out_path, log) -> dict:
+    reembed_file = _core("vex_dagster.embed.reembed", "reembed_file")
     spec = migration.reembed
     result = reembed_file(
         in_path, out_path, model=spec.model, base_url=spec.base_url,
@@ -30,8 +40,7 @@ def _reembed(migration: MigrationSpec, in_path, out_path, log) -> dict:
 
 
 def _adapt(migration: MigrationSpec, in_path, out_path, log) -> dict:
-    from vex_dagster.adapter.apply import adapt_file
-
+    adapt_file = _core("vex_dagster.adapter.apply", "adapt_file")
     spec = migration.adapter
     adapt_file(in_path, out_path, from_model=spec.from_model, to_model=spec.to_model,
                registry_dir=spec.registry_dir, progress=LogProgress(log))
