@@ -49,6 +49,7 @@ def file_result(path: Path, **extra) -> dg.MaterializeResult:
         metadata={
             "path": dg.MetadataValue.path(str(path)),
             "records": meta.record_count,
+            "dagster/row_count": meta.record_count,  # shown in the asset catalog
             "dims": meta.dims,
             "model": meta.model,
             "metric": meta.metric,

@@ -34,6 +34,7 @@ def import_asset(migration: MigrationSpec, partitions: dg.PartitionsDefinition) 
         return dg.MaterializeResult(metadata={
             "store": store, "collection": collection, "from_file": dg.MetadataValue.path(str(path)),
             "records": result.records, "records_in_target_namespace": in_target,
+            "dagster/row_count": in_target,
             "seconds": round(result.seconds, 3), "records_per_second": round(result.rate),
         })
 
