@@ -163,3 +163,18 @@ migrations:
     files = sorted(p.name for p in (data_dir / "out").glob("*.vmig.jsonl"))
     assert files == ["pydocs-datamodel.vmig.jsonl", "pydocs-reference.vmig.jsonl", "pydocs-statements.vmig.jsonl"]
     assert read_meta(data_dir / "out" / "pydocs-reference.vmig.jsonl").record_count == 389
+
+
+def test_the_demo_into_qdrant_local_mode_passes_every_check(write_migrations, data_dir, instance):
+    pytest.importorskip("qdrant_client", reason="the qdrant extra is not installed")
+    defs = build_definitions(write_migrations(f"""
+migrations:
+  - name: toqdrant
+    source: {{store: vektor, collection: pydocs, settings: {{path: src.db}}, seed: {SAMPLE}}}
+    target: {{store: qdrant, collection: pydocs, settings: {{path: qdrant}}}}
+"""))
+    for key in discover(defs, instance, "toqdrant"):
+        result = run_partition(defs, instance, "toqdrant", key)
+        assert result.success and check_results(result) == {name: True for name in ALL_CHECKS}
+        assert check_metadata(result, "vectors_match_file_on_sample")["min_cosine"] >= 0.9999
+    assert (data_dir / "qdrant").is_dir()

@@ -92,3 +92,12 @@ def test_duplicate_names_invalid_yaml_and_a_missing_file(write_migrations, tmp_p
     monkeypatch.setenv("VEX_MIGRATIONS", str(tmp_path / "nowhere.yaml"))
     with pytest.raises(MigrationsError, match="no migrations file at .*nowhere.yaml; set VEX_MIGRATIONS"):
         load_migrations()
+
+
+def test_a_connector_secret_written_in_the_file_is_refused(write_migrations):
+    text = GOOD.replace("target: {store: jsonl, collection: \"docs-{namespace}\", settings: {dir: out}}",
+                        "target: {store: qdrant, collection: docs, settings: {url: 'http://q:6333', api_key: abc}}")
+    with pytest.raises(MigrationsError, match=r"migration 'docs': target.settings.api_key: a secret must come"):
+        load_migrations(write_migrations(text))
+    loaded = load_migrations(write_migrations(text.replace("api_key: abc", "api_key: {env: QDRANT_API_KEY}")))
+    assert loaded.migrations[0].target.settings["api_key"] == {"env": "QDRANT_API_KEY"}
