@@ -12,6 +12,7 @@ from typing import Any
 
 from vex_dagster.stores.base import (
     CollectionInfo, CollectionNotFound, DimensionMismatch, Neighbour, Setting, Store, StoreError,
+    StoreUnavailable,
 )
 
 #: store name -> module:class. The pip extra that brings its client has the same name.
@@ -77,6 +78,6 @@ def open_store(name: str, given: dict[str, Any] | None = None) -> Store:
 
 __all__ = [
     "CONNECTORS", "CollectionInfo", "CollectionNotFound", "DimensionMismatch", "Neighbour",
-    "Setting", "Store", "StoreError", "available_store_classes", "env_name", "open_store",
+    "Setting", "Store", "StoreError", "StoreUnavailable", "available_store_classes", "env_name", "open_store",
     "resolve_settings", "store_class",
 ]

@@ -28,6 +28,10 @@ class CollectionNotFound(StoreError):
     pass
 
 
+class StoreUnavailable(StoreError):
+    """The store could not be reached (refused, reset, gone); retried, then reported."""
+
+
 class DimensionMismatch(StoreError):
     def __init__(self, collection: str, existing: int, incoming: int):
         super().__init__(
