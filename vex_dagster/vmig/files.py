@@ -16,10 +16,8 @@ def is_gzip(path: str | Path) -> bool:
 
 
 def open_binary(path: str | Path, mode: str = "rb") -> IO[bytes]:
-    """Open a data file, transparently gunzipping ``.gz`` names."""
-    if is_gzip(path):
-        return gzip.open(path, mode, compresslevel=6) if "w" in mode else gzip.open(path, mode)
-    return open(path, mode)
+    """Open a data file for reading, transparently gunzipping ``.gz`` names."""
+    return gzip.open(path, mode) if is_gzip(path) else open(path, mode)
 
 
 def stem(path: str | Path) -> Path:

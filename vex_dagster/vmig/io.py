@@ -8,6 +8,8 @@ file that looks whole.
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -18,7 +20,7 @@ from typing import Any
 import orjson
 
 from vex_dagster.vmig.checksum import LineHasher
-from vex_dagster.vmig.files import open_binary, temporary_path
+from vex_dagster.vmig.files import is_gzip, open_binary, temporary_path
 from vex_dagster.vmig.meta import Meta, write_meta
 from vex_dagster.vmig.record import Record, RecordError, record_from_dict
 
@@ -47,6 +49,19 @@ def iter_lines(fh, path: str | Path = "<stream>") -> Iterator[tuple[int, bytes, 
             yield number, raw, False
 
 
+def decode_json(line: bytes) -> Any:
+    """Parse one line with orjson; NaN, Infinity and 1e999 are not JSON, so orjson
+    rejects them - the stdlib parser accepts them, letting the finite-number rules
+    name the field instead of calling the line unreadable."""
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        try:
+            return json.loads(line)
+        except (ValueError, UnicodeDecodeError):
+            raise exc from None
+
+
 def parse_line(path: str | Path, number: int, line: bytes, terminated: bool) -> Record:
     """One line to a Record, with errors that say where and what."""
     if not terminated:
@@ -54,7 +69,7 @@ def parse_line(path: str | Path, number: int, line: bytes, terminated: bool) -> 
     if not line.strip():
         raise VmigReadError(path, number, "blank line (vmig allows none)")
     try:
-        obj = orjson.loads(line)
+        obj = decode_json(line)
     except orjson.JSONDecodeError as exc:
         raise VmigReadError(path, number, f"not valid JSON ({exc})") from None
     try:
@@ -105,7 +120,8 @@ class VmigWriter:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = temporary_path(self.path)
-        self._fh = open_binary(self._tmp, "wb") if str(path).endswith(".gz") else open(
+        # compression follows the final name: the temporary name does not end in .gz
+        self._fh = gzip.open(self._tmp, "wb", compresslevel=6) if is_gzip(path) else open(
             self._tmp, "wb", buffering=_WRITE_BUFFER
         )
         self._hasher = LineHasher()

@@ -20,7 +20,7 @@ import orjson
 
 from vex_dagster.vmig.checksum import LineHasher
 from vex_dagster.vmig.files import meta_path, open_binary
-from vex_dagster.vmig.io import iter_lines
+from vex_dagster.vmig.io import decode_json, iter_lines
 from vex_dagster.vmig.meta import MetaError, read_meta
 from vex_dagster.vmig.record import FIELD_ALIASES, STANDARD_FIELDS
 
@@ -252,7 +252,7 @@ def lint_file(path: str | Path, *, strict: bool = False, limit: int = 1000) -> L
                     report.add(ERROR, number, None, "blank line (vmig allows none)")
                     continue
                 try:
-                    obj = orjson.loads(line)
+                    obj = decode_json(line)
                 except orjson.JSONDecodeError as exc:
                     message = "not valid UTF-8" if "utf-8" in str(exc).lower() else f"not valid JSON ({exc})"
                     report.add(ERROR, number, None, message)

@@ -118,6 +118,8 @@ def as_vector(values: Any) -> np.ndarray | None:
         raise RecordError(f"vector must contain only numbers ({exc})", "vector") from exc
     if vector.ndim != 1:
         raise RecordError("vector must be a flat array of numbers", "vector")
+    if not np.isfinite(vector).all():
+        raise RecordError("vector contains NaN or Infinity (or a number beyond float32)", "vector")
     return vector
 
 
