@@ -19,6 +19,7 @@ Tables not made by vex are read and written through column flags
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -54,6 +55,8 @@ class PgvectorStore(Store):
         Setting("data_dir", "data directory of the embedded PostgreSQL used when no DSN is given"),
         Setting("schema", "schema holding the collection tables", "public"),
         Setting("index", "ANN index built after an import: hnsw, ivfflat or none", "hnsw"),
+        Setting("index_memory", "maintenance_work_mem for the index build (an HNSW graph that does not "
+                "fit spills and builds many times slower)", "1GB"),
         Setting("id_column", "id column of the table", "id"),
         Setting("vector_column", "vector column of the table", "embedding"),
         Setting("text_column", "text column of the table", "text"),
@@ -62,12 +65,12 @@ class PgvectorStore(Store):
     )
 
     def __init__(self, dsn: str | None = None, data_dir: str | None = None, schema: str = "public",
-                 index: str = "hnsw", id_column: str = "id", vector_column: str = "embedding",
+                 index: str = "hnsw", index_memory: str = "1GB", id_column: str = "id", vector_column: str = "embedding",
                  text_column: str = "text", metadata_column: str = "metadata", namespace_column: str = "namespace"):
         if index not in ("hnsw", "ivfflat", "none"):
             raise StoreError(f"--index must be hnsw, ivfflat or none, not {index!r}")
         self._dsn = dsn or embedded_dsn(data_dir)
-        self.schema, self.index = schema, index
+        self.schema, self.index, self.index_memory = schema, index, index_memory
         self.columns = {"id": id_column, "vector": vector_column, "text": text_column,
                         "metadata": metadata_column, "namespace": namespace_column}
         self._conn = None
@@ -307,7 +310,17 @@ class PgvectorStore(Store):
         statement = sql.SQL("CREATE INDEX IF NOT EXISTS {name} ON {t} USING {method} ({target} {ops}){opts}").format(
             name=sql.Identifier(f"{collection}_{self.index}_idx"), t=self._table(collection),
             method=sql.SQL(self.index), target=target, ops=ops, opts=options)
-        self._call("index", lambda c: c.execute(statement))
+        workers = max(1, min((os.cpu_count() or 2) - 1, 7))
+
+        def build(conn):
+            # session settings for this one statement: memory for the graph, and parallel workers
+            conn.execute("SELECT set_config('maintenance_work_mem', %s, true), "
+                         "set_config('max_parallel_maintenance_workers', %s, true)",
+                         (self.index_memory, str(workers)))
+            conn.execute(statement)
+
+        log.info("building the %s index on %s", self.index, collection)
+        self._call("index", build)
 
     # -- checking ----------------------------------------------------------------------
     def search(self, collection, vector, k=10, namespace=None) -> list[Neighbour]:

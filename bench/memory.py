@@ -1,0 +1,88 @@
+"""Peak memory of `vex export / import / migrate` as the data grows (flat = streaming).
+
+Each command runs in its own process and its peak RSS is read with ``os.wait4``.
+Data is generated in a temporary folder (not in the repo).
+
+    .venv/bin/python -m bench.memory                # 10k and 200k records, 384-d
+    .venv/bin/python -m bench.memory --sizes 10000 1000000 --stores vektor pgvector
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from vex_dagster.vmig import Record, VmigWriter
+
+
+def make_file(path: Path, count: int, dims: int) -> None:
+    rng = np.random.default_rng(0)
+    with VmigWriter(path, metric="cosine") as writer:
+        for start in range(0, count, 10_000):
+            block = rng.standard_normal((min(10_000, count - start), dims)).astype(np.float32)
+            for offset, vector in enumerate(block):
+                i = start + offset
+                writer.write(Record(id=f"doc-{i}", vector=vector, text=f"passage {i}",
+                                    namespace=("a", "b")[i % 2], metadata={"i": i}))
+
+
+def peak_rss_mb(args: list[str]) -> tuple[float, float]:
+    """(peak RSS in MB, seconds) of one vex command in a fresh process."""
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-m", "vex_dagster.cli", *args],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    if status != 0:
+        raise RuntimeError(f"vex {' '.join(args)} failed: {process.stderr.read().decode()[-500:]}")
+    return usage.ru_maxrss / 1024, time.perf_counter() - started
+
+
+def store_flags(store: str, root: Path, side: str = "") -> list[str]:
+    prefix = f"--{side}-" if side else "--"
+    return {"vektor": [f"{prefix}path", str(root / "vektor.db")],
+            "pgvector": [f"{prefix}data-dir", str(root / "pg")]}[store]
+
+
+def measure(count: int, dims: int, store: str, root: Path) -> dict[str, tuple[float, float]]:
+    data = root / f"in-{count}.vmig.jsonl"
+    make_file(data, count, dims)
+    collection = f"c{count}"
+    results = {
+        "import": peak_rss_mb(["import", "--to", store, *store_flags(store, root), "--collection", collection,
+                               "--in", str(data)]),
+        "export": peak_rss_mb(["export", "--from", store, *store_flags(store, root), "--collection", collection,
+                               "--out", str(root / f"out-{count}.vmig.jsonl")]),
+        "migrate": peak_rss_mb(["migrate", "--from", store, *store_flags(store, root, "from"), "--to", "jsonl",
+                                "--to-dir", str(root / "files"), "--collection", collection,
+                                "--workdir", str(root), "--remove-file"]),
+    }
+    for path in root.glob(f"*-{count}.vmig.*"):
+        path.unlink()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 200_000])
+    parser.add_argument("--dims", type=int, default=384)
+    parser.add_argument("--stores", nargs="+", default=["vektor"])
+    args = parser.parse_args()
+    print(f"| store | records | import MB | export MB | migrate MB | import s | export s |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for store in args.stores:
+        with tempfile.TemporaryDirectory(prefix="vex-mem-") as tmp:
+            for count in args.sizes:
+                r = measure(count, args.dims, store, Path(tmp))
+                print(f"| {store} | {count:,} | {r['import'][0]:.0f} | {r['export'][0]:.0f} | "
+                      f"{r['migrate'][0]:.0f} | {r['import'][1]:.1f} | {r['export'][1]:.1f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
