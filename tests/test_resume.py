@@ -1,0 +1,104 @@
+"""Interrupted runs: kill `vex import` / `vex migrate` / `vex export` mid-way, then resume."""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import orjson
+import pytest
+
+from tests.records import by_key
+from vex_dagster.checkpoint import Checkpoint
+from vex_dagster.stores.vektor import VektorStore
+from vex_dagster.vmig import Record, VmigWriter, read_records
+
+pytestmark = pytest.mark.slow
+COUNT = 30_000
+VEX = [sys.executable, "-m", "vex_dagster.cli"]
+
+
+@pytest.fixture(scope="module")
+def source_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("resume") / "load.vmig.jsonl"
+    rng = np.random.default_rng(11)
+    with VmigWriter(path) as writer:
+        for i in range(COUNT):
+            writer.write(Record(id=f"r{i}", vector=rng.standard_normal(32).astype(np.float32), text=f"t{i}",
+                                namespace=("a", "b", None)[i % 3], metadata={"i": i}))
+    return path
+
+
+def _interrupt(command, watch, sig, rng):
+    """Start ``command``, wait until ``watch`` exists, then a random moment more, then signal it."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while not watch.exists():
+        if process.poll() is not None:
+            pytest.fail(f"finished before it could be interrupted: {process.stderr.read()}")
+        time.sleep(0.01)
+    time.sleep(rng.uniform(0, 0.3))
+    process.send_signal(sig)
+    _, stderr = process.communicate(timeout=60)
+    return process.returncode, stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["kill-9", "ctrl-c"])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_killed_import_resumes_exactly(tmp_path, source_file, sig, seed):
+    db = tmp_path / "target.db"
+    command = VEX + ["import", "--to", "vektor", "--path", str(db), "--collection", "docs",
+                     "--in", str(source_file), "--batch-size", "500"]
+    checkpoint = Checkpoint.path_for(source_file)
+    code, stderr = _interrupt(command, checkpoint, sig, random.Random(seed))
+    if code == 0:
+        pytest.skip("the import finished before the signal landed")
+    assert code in (-9, 130), stderr
+    if sig == signal.SIGINT:
+        assert "--resume" in stderr  # the user is told how to continue
+    done = orjson.loads(checkpoint.read_bytes())["records_done"]
+    resumed = subprocess.run(command + ["--resume"], capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resumed after {done:,}" in resumed.stdout
+    with VektorStore(str(db)) as store:
+        back = [r for b in store.iter_batches("docs", batch_size=5000) for r in b]
+    assert len(back) == COUNT
+    want = by_key(read_records(source_file))
+    for key, record in by_key(back).items():
+        assert np.array_equal(record.vector, want[key].vector) and record.metadata == want[key].metadata
+    assert not checkpoint.exists()
+
+
+def test_killed_migrate_resumes_from_the_intermediate_file(tmp_path, source_file):
+    src_db, dst_db = tmp_path / "src.db", tmp_path / "dst.db"
+    subprocess.run(VEX + ["import", "--to", "vektor", "--path", str(src_db), "--collection", "docs",
+                          "--in", str(source_file)], check=True, capture_output=True)
+    command = VEX + ["migrate", "--from", "vektor", "--from-path", str(src_db), "--to", "vektor", "--to-path",
+                     str(dst_db), "--collection", "docs", "--workdir", str(tmp_path / "work"), "--batch-size", "500"]
+    checkpoint = Checkpoint.path_for(tmp_path / "work" / "vektor-docs.vmig.jsonl")
+    code, stderr = _interrupt(command, checkpoint, signal.SIGKILL, random.Random(3))
+    assert code == -9, stderr
+    resumed = subprocess.run(command + ["--resume"], capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    with VektorStore(str(dst_db)) as store:
+        assert store.describe("docs").count == COUNT
+
+
+def test_interrupted_export_leaves_no_file_under_the_final_name(tmp_path, source_file):
+    db = tmp_path / "src.db"
+    subprocess.run(VEX + ["import", "--to", "vektor", "--path", str(db), "--collection", "docs",
+                          "--in", str(source_file)], check=True, capture_output=True)
+    out = tmp_path / "out" / "docs.vmig.jsonl"
+    process = subprocess.Popen(VEX + ["export", "--from", "vektor", "--path", str(db), "--collection", "docs",
+                                      "--out", str(out), "--batch-size", "100"], stderr=subprocess.PIPE)
+    while not any(out.parent.glob("*.part")) and process.poll() is None:
+        time.sleep(0.005)
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=60)
+    if process.returncode == 0:
+        pytest.skip("the export finished before the signal landed")
+    assert not out.exists() and not out.with_name("docs.vmig.meta.json").exists()
+    assert not any(out.parent.glob("*.part")), "Ctrl-C removes the partial file"
