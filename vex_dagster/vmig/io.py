@@ -87,9 +87,9 @@ class VmigReader:
 
     def __iter__(self) -> Iterator[Record]:
         with open_binary(self.path) as fh:
-            lines = iter_lines(fh, self.path)
-            for number, line, terminated in islice(lines, self.skip, None):
-                yield parse_line(self.path, number, line, terminated)
+            for number, raw in enumerate(islice(fh, self.skip, None), start=self.skip + 1):
+                terminated = raw.endswith(b"\n")
+                yield parse_line(self.path, number, raw[:-1] if terminated else raw, terminated)
 
     def batches(self, size: int) -> Iterator[list[Record]]:
         records = iter(self)

@@ -35,6 +35,8 @@ STANDARD_FIELDS = (
     "sparse_vector",
 )
 
+_STANDARD_SET = frozenset(STANDARD_FIELDS)
+
 #: Spellings written by the original (Node) Vex, mapped to ours.
 FIELD_ALIASES = {"source": "source_store"}
 
@@ -140,10 +142,11 @@ def record_from_dict(obj: Any) -> Record:
     if not isinstance(obj, dict):
         raise RecordError(f"a record must be a JSON object, not {type(obj).__name__}")
     known = obj
-    for alias, name in FIELD_ALIASES.items():
-        if alias in obj and name not in obj:
-            known = dict(obj)
-            known[name] = known.pop(alias)
+    if "source" in obj:  # the only alias; checked first because it is rare
+        for alias, name in FIELD_ALIASES.items():
+            if alias in obj and name not in obj:
+                known = dict(obj)
+                known[name] = known.pop(alias)
     rid = known.get("id")
     if not isinstance(rid, str) or not rid:
         raise RecordError("id is required and must be a non-empty string", "id")
@@ -161,7 +164,8 @@ def record_from_dict(obj: Any) -> Record:
         raise RecordError("created_at must be an ISO 8601 string or null", "created_at")
     namespace = _optional_str(known, "namespace") or None
     score = known.get("score")
-    extra = {k: v for k, v in known.items() if k not in STANDARD_FIELDS}
+    unknown = known.keys() - _STANDARD_SET
+    extra = {k: known[k] for k in known if k in unknown} if unknown else {}
     return Record(
         id=rid,
         vector=vector,
