@@ -55,7 +55,10 @@ def assert_same_records(expected, actual, *, exact_vectors=True, losses=()):
     assert sorted(got) == sorted(want), "the set of (namespace, id) changed"
     for key, record in want.items():
         other = got[key]
-        if "text" not in losses:
+        if "text" in losses and record.text and len(record.text.encode()) > 40_000:
+            # the documented loss: a text too long for the store is truncated, never dropped
+            assert other.text and record.text.startswith(other.text) and other.text != record.text, key
+        else:
             assert other.text == record.text, f"text of {key}"
         if "metadata" not in losses:
             assert other.metadata == record.metadata, f"metadata of {key}"
