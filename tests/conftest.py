@@ -10,6 +10,10 @@ import pytest
 BACKENDS = sorted(p.stem for p in (Path(__file__).parent / "backends").glob("*.py")
                   if p.stem not in ("__init__", "base"))
 pytest_plugins = [f"tests.backends.{name}" for name in BACKENDS]
+#: backends that start a real server (deselected by -m "not server")
+SERVER_BACKENDS = {"chroma", "pgvector"}
+#: backends that run in-process but take seconds per round trip (deselected by -m "not slow")
+SLOW_BACKENDS = {"pinecone", "weaviate"}
 
 
 @pytest.fixture

@@ -71,6 +71,7 @@ def test_emulator_enforces_batch_and_request_limits(sdk_index):
         sdk_index.upsert(vectors=[{"id": "a", "values": [1.0, 2.0]}])
 
 
+@pytest.mark.slow
 def test_writes_stay_within_1000_vectors_and_2_mb(emulator):
     records = _records(2500, dims=1536, text="y" * 1000)
     with _store(emulator) as store:
@@ -96,6 +97,7 @@ def test_oversize_metadata_fails_skips_or_truncates_and_says_which(emulator, tmp
     assert "r00001" in caplog.text
 
 
+@pytest.mark.slow
 def test_rate_limits_and_outages_are_retried(emulator):
     with _store(emulator) as store:
         store.write_batches("flaky", [_records(10)], dims=8)

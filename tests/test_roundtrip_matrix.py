@@ -11,11 +11,19 @@ import uuid
 
 import pytest
 
-from tests.conftest import BACKENDS
+from tests.conftest import BACKENDS, SERVER_BACKENDS, SLOW_BACKENDS
 from tests.records import assert_same_records, awkward_records
 from vex_dagster.pipeline import migrate
 
-PAIRS = [(a, b) for a, b in itertools.permutations(BACKENDS, 2)]
+
+
+def _marks(pair):
+    marks = [pytest.mark.server] if set(pair) & SERVER_BACKENDS else []
+    return marks + ([pytest.mark.slow] if set(pair) & SLOW_BACKENDS else [])
+
+
+PAIRS = [pytest.param(pair, marks=_marks(pair), id=f"{pair[0]}->{pair[1]}")
+         for pair in itertools.permutations(BACKENDS, 2)]
 
 
 def _collection(prefix: str) -> str:
@@ -27,7 +35,7 @@ def _read_all(store, collection):
 
 
 @pytest.mark.parametrize("dims", [3, 1536])
-@pytest.mark.parametrize("pair", PAIRS, ids=[f"{a}->{b}" for a, b in PAIRS])
+@pytest.mark.parametrize("pair", PAIRS)
 def test_there_and_back(request, pair, dims, tmp_path):
     a = request.getfixturevalue(f"{pair[0]}_backend")
     b = request.getfixturevalue(f"{pair[1]}_backend")

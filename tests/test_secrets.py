@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from vex_dagster.stores import available_store_classes, resolve_settings
 from vex_dagster.vmig import Record, VmigWriter
@@ -13,6 +14,7 @@ from vex_dagster.vmig import Record, VmigWriter
 FAKE = "sk-test-FAKE-KEY-0123456789abcdef"
 
 
+@pytest.mark.slow
 def test_a_secret_never_appears_in_cli_output_errors_or_files(tmp_path):
     data = tmp_path / "d.vmig.jsonl"
     with VmigWriter(data) as writer:
