@@ -16,6 +16,7 @@ import numpy as np
 import orjson
 
 from vex_dagster import __version__
+from vex_dagster.adapter.registry import AdapterNotFound
 from vex_dagster.checkpoint import CheckpointMismatch
 from vex_dagster.pipeline import VerifyError, export_collection, import_file, migrate
 from vex_dagster.progress import terminal_progress
@@ -23,7 +24,8 @@ from vex_dagster.stores import CONNECTORS, StoreError, available_store_classes, 
 from vex_dagster.vmig import MetaError, VmigReadError
 from vex_dagster.vmig.lint import lint_file
 
-USER_ERRORS = (StoreError, VerifyError, VmigReadError, MetaError, CheckpointMismatch, FileNotFoundError)
+USER_ERRORS = (StoreError, VerifyError, VmigReadError, MetaError, CheckpointMismatch, FileNotFoundError,
+               AdapterNotFound)
 STORE_CHOICE = click.Choice(list(CONNECTORS))
 
 
@@ -156,26 +158,45 @@ def import_command(store, collection, in_path, no_verify, no_create, resume, bat
 @click.option("--keep-file/--remove-file", default=True, show_default=True,
               help="keep the intermediate .vmig.jsonl after a successful import")
 @click.option("--resume", is_flag=True, help="reuse a complete intermediate file and continue its import")
+@click.option("--adapter", metavar="FROM:TO", help="translate the vectors with the drift adapter from model FROM "
+              "to model TO before importing (see vex-adapt list)")
 @batch_size_option
 @store_setting_options("from_")
 @store_setting_options("to_")
 @user_errors
 def migrate_command(source, target, collection, to_collection, namespaces, workdir, keep_file, resume,
-                    batch_size, **params):
+                    adapter, batch_size, **params):
     """Migrate a collection: export to a local .vmig.jsonl, verify it, import it.
 
     Settings for each side take a prefix: --from-url, --to-dsn, ... (or the
     VEX_<STORE>_<SETTING> variables).
     """
     source_settings, target_settings = _pick("from_", params), _pick("to_", params)
+    transform = _adapter_step(adapter) if adapter else None
     with open_store(source, source_settings) as src, open_store(target, target_settings) as dst:
         exported, imported = migrate(
             src, dst, collection, target_collection=to_collection, namespaces=namespaces or None,
             workdir=workdir, keep_file=keep_file, batch_size=batch_size, resume=resume,
-            progress=terminal_progress(),
+            progress=terminal_progress(), transform=transform,
         )
     click.echo(exported.summary("exported", f"from {source}:{collection} to {exported.path}"))
     click.echo(imported.summary("imported", f"into {target}:{to_collection or collection}"))
+
+
+def _adapter_step(spec: str):
+    """``FROM:TO`` -> a step writing the adapted file beside the exported one."""
+    from vex_dagster.adapter.apply import adapt_file
+
+    if spec.count(":") != 1:
+        raise click.UsageError("--adapter takes FROM:TO model names, e.g. glove-6b-50d:intfloat/multilingual-e5-small")
+    from_model, to_model = spec.split(":")
+
+    def step(path: Path) -> Path:
+        out = path.with_name(path.name.replace(".vmig.jsonl", ".adapted.vmig.jsonl"))
+        adapt_file(path, out, from_model=from_model, to_model=to_model, progress=terminal_progress())
+        return out
+
+    return step
 
 
 @main.command("validate")

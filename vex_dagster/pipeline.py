@@ -6,7 +6,7 @@ Everything streams batch by batch; nothing holds a collection in memory.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,11 +129,14 @@ def migrate(
     source: Store, target: Store, collection: str, *, target_collection: str | None = None,
     namespaces: Iterable[str] | None = None, workdir: str | Path = ".", keep_file: bool = True,
     batch_size: int = 1000, resume: bool = False, progress: Progress | None = None,
+    transform: Callable[[Path], Path] | None = None,
 ) -> tuple[TransferResult, TransferResult]:
     """Export to a local vmig file, verify it, import it; the file is the checkpoint.
 
-    With ``resume`` a complete intermediate file (its sidecar exists) is reused and
-    the import continues from its checkpoint.
+    ``transform`` turns the exported file into the file to import (a drift adapter
+    or a re-embedding writes a new vmig file). With ``resume`` a complete
+    intermediate file (its sidecar exists) is reused and the import continues from
+    its checkpoint.
     """
     path = Path(workdir) / f"{source.name}-{collection}.vmig.jsonl"
     if resume and meta_path(path).exists() and path.exists():
@@ -142,9 +145,11 @@ def migrate(
     else:
         exported = export_collection(source, collection, path, namespaces=namespaces,
                                      batch_size=batch_size, progress=progress)
-    imported = import_file(target, target_collection or collection, path, batch_size=batch_size,
+    to_import = transform(path) if transform else path
+    imported = import_file(target, target_collection or collection, to_import, batch_size=batch_size,
                            resume=resume, progress=progress)
     if not keep_file:
-        path.unlink()
-        meta_path(path).unlink(missing_ok=True)
+        for done in {path, to_import}:
+            done.unlink()
+            meta_path(done).unlink(missing_ok=True)
     return exported, imported

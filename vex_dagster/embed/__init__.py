@@ -1,0 +1,1 @@
+"""Embedding: re-embedding through OpenAI-compatible endpoints, and offline models."""
