@@ -110,3 +110,22 @@ def test_an_unknown_adapter_is_a_clear_error(tmp_path, monkeypatch):
     source = _vmig(tmp_path / "docs.vmig.jsonl", normalise(np.ones((2, 3))), "x")
     result = CliRunner().invoke(cli, ["apply", "--from", "x", "--to", "y", str(source)])
     assert result.exit_code == 1 and "no adapter from 'x' to 'y'" in result.output and "vex-adapt train" in result.output
+
+
+@pytest.mark.slow
+def test_the_shipped_projection_retrieves_real_held_out_passages(tmp_path, monkeypatch):
+    """e5 documents translated to GloVe space, found by GloVe queries: near the re-embed ceiling."""
+    from bench.adapter_quality import recall_at_10, split_corpus
+    from vex_dagster.adapter.registry import load
+    from vex_dagster.embed.offline import E5, GLOVE, embed_e5, embed_glove
+
+    monkeypatch.setenv("VEX_ADAPTER_DIR", str(tmp_path / "empty"))  # only the shipped ones
+    _, queries, documents = split_corpus()
+    queries, documents = queries[:120], documents[:120]
+    adapter, card = load(E5, GLOVE)
+    assert (card.dims_in, card.dims_out, card.training_pairs) == (384, 50, 6535)
+    translated = adapter.apply(embed_e5(documents))
+    glove_queries = embed_glove(queries)
+    adapted, ceiling = recall_at_10(translated, glove_queries), recall_at_10(embed_glove(documents), glove_queries)
+    assert adapted > 3 * (10 / 120)  # far above chance
+    assert adapted >= 0.75 * ceiling
