@@ -30,10 +30,10 @@ def http_ok(url: str) -> Callable[[], bool]:
 
 @contextlib.contextmanager
 def running(command: list[str], ready: Callable[[], bool], *, name: str, log: Path,
-            timeout: float = 90, env: dict | None = None) -> Iterator[subprocess.Popen]:
+            timeout: float = 90, env: dict | None = None, cwd: Path | None = None) -> Iterator[subprocess.Popen]:
     """Run ``command`` until ``ready()``; fail with its log if it dies or times out."""
     with open(log, "wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
     try:
         deadline = time.monotonic() + timeout
         while not ready():
@@ -45,6 +45,6 @@ def running(command: list[str], ready: Callable[[], bool], *, name: str, log: Pa
     finally:
         process.terminate()
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()

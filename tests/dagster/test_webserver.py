@@ -4,10 +4,8 @@ asset graph, and a screenshot is kept under test-output/ for a person to look at
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -16,6 +14,7 @@ import pytest
 import yaml
 
 from tests.dagster.conftest import discover, run_partition
+from tests.servers import free_port, http_ok, running
 from vex_dagster.definitions import build_definitions
 from vex_dagster.migrations import DEFAULT_PATH
 
@@ -26,12 +25,6 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--window-size=1600,1000", "--virtual-time-budget=20000"]
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _graphql(url: str, query: str) -> dict:
@@ -62,30 +55,13 @@ def webserver(tmp_path, migrated_home, data_dir):
     """dagster-webserver on a free loopback port, over the migrated temporary DAGSTER_HOME."""
     env = {**os.environ, "DAGSTER_HOME": str(migrated_home), "VEX_DATA_DIR": str(data_dir)}
     env.pop("VEX_MIGRATIONS", None)
-    port = _free_port()
-    log = (tmp_path / "webserver.log").open("wb")
-    server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("dagster-webserver")), "-w", "workspace.yaml",
-         "-h", "127.0.0.1", "-p", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    port = free_port()
+    command = [str(Path(sys.executable).with_name("dagster-webserver")), "-w", "workspace.yaml",
+               "-h", "127.0.0.1", "-p", str(port)]
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/server_info", timeout=5)
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"dagster-webserver did not come up:\n{(tmp_path / 'webserver.log').read_text()[-3000:]}")
-                time.sleep(1)
+    with running(command, http_ok(f"{url}/server_info"), name="dagster-webserver", log=tmp_path / "webserver.log",
+                 timeout=180, env=env, cwd=ROOT):
         yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
 
 
 def _chromium(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
