@@ -24,8 +24,9 @@ from vex_dagster.stores import CONNECTORS, StoreError, available_store_classes, 
 from vex_dagster.vmig import MetaError, VmigReadError
 from vex_dagster.vmig.lint import lint_file
 
-USER_ERRORS = (StoreError, VerifyError, VmigReadError, MetaError, CheckpointMismatch, FileNotFoundError,
-               AdapterNotFound)
+#: failures a user can act on: reported in one line (what, where), exit status 1, no traceback.
+#: OSError covers a full disk, a missing file and a refused connection alike.
+USER_ERRORS = (StoreError, VerifyError, VmigReadError, MetaError, CheckpointMismatch, OSError, AdapterNotFound)
 STORE_CHOICE = click.Choice(list(CONNECTORS))
 
 

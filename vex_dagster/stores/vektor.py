@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import orjson
 
 from vex_dagster.stores.base import (
-    CollectionInfo, CollectionNotFound, Neighbour, Setting, Store, check_dims,
+    CollectionInfo, CollectionNotFound, Neighbour, Setting, Store, StoreError, check_dims,
 )
 from vex_dagster.stores.knn import top_k
 from vex_dagster.vmig.record import Record
@@ -68,10 +69,19 @@ class VektorStore(Store):
     def __init__(self, path: str = "vektor.db"):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        with self._sqlite_errors("open"):
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _sqlite_errors(self, what: str):
+        """A full disk or a locked/corrupt file is the user's to fix: say so in one line."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"vektor {what} failed on {self.path}: {exc}") from exc
 
     def close(self) -> None:
         self._db.close()
@@ -138,7 +148,7 @@ class VektorStore(Store):
             )
             for r in records
         ]
-        with self._db:  # one transaction per batch: all of it, or none
+        with self._sqlite_errors("write"), self._db:  # one transaction per batch: all of it, or none
             self._db.execute("BEGIN")
             self._db.executemany(_UPSERT, rows)
 

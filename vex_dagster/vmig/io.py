@@ -167,8 +167,13 @@ class VmigWriter:
         return self.meta
 
     def abort(self) -> None:
-        self._fh.close()
-        self._tmp.unlink(missing_ok=True)
+        """Drop the partial file; closing may fail again (a full disk flushes its buffer)."""
+        try:
+            self._fh.close()
+        except OSError:
+            pass
+        finally:
+            self._tmp.unlink(missing_ok=True)
 
     def __enter__(self) -> "VmigWriter":
         return self
