@@ -1,7 +1,11 @@
 """Peak memory of `vex export / import / migrate` as the data grows (flat = streaming).
 
-Each command runs in its own process and its peak RSS is read with ``os.wait4``.
-Data is generated in a temporary folder (not in the repo).
+Each command runs in its own process, which reports its own peak RSS (``VmHWM``
+from ``/proc/self/status``) as it exits. Not ``os.wait4``/``ru_maxrss``: Linux
+carries the parent's high-water mark across fork and exec into the child's
+``ru_maxrss``, so that figure was the bench process's own size (it generates the
+data), the same for every command. Data is generated in a temporary folder (not
+in the repo).
 
     .venv/bin/python -m bench.memory                # 10k and 200k records, 384-d
     .venv/bin/python -m bench.memory --sizes 10000 100000 1000000 --stores vektor pgvector
@@ -37,15 +41,29 @@ def make_file(path: Path, count: int, dims: int) -> None:
                                     namespace=("a", "b")[i % 2], metadata={"i": i}))
 
 
+#: the vex CLI, writing this process's peak RSS in kB to $VEX_BENCH_PEAK when it exits
+_REPORTING_VEX = """
+import atexit, os, sys
+def report():
+    status = open("/proc/self/status").read()
+    open(os.environ["VEX_BENCH_PEAK"], "w").write(status.split("VmHWM:")[1].split()[0])
+atexit.register(report)
+from vex_dagster.cli import main
+sys.argv[0] = "vex"
+main()
+"""
+
+
 def peak_rss_mb(args: list[str]) -> tuple[float, float]:
     """(peak RSS in MB, seconds) of one vex command in a fresh process."""
-    started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "vex_dagster.cli", *args],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    if status != 0:
-        raise RuntimeError(f"vex {' '.join(args)} failed: {process.stderr.read().decode()[-500:]}")
-    return usage.ru_maxrss / 1024, time.perf_counter() - started
+    with tempfile.NamedTemporaryFile(prefix="vex-peak-") as peak:
+        started = time.perf_counter()
+        result = subprocess.run([sys.executable, "-c", _REPORTING_VEX, *args], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, env={**os.environ, "VEX_BENCH_PEAK": peak.name})
+        seconds = time.perf_counter() - started
+        if result.returncode != 0:
+            raise RuntimeError(f"vex {' '.join(args)} failed: {result.stderr.decode()[-500:]}")
+        return int(Path(peak.name).read_text()) / 1024, seconds
 
 
 def store_flags(store: str, root: Path, side: str = "") -> list[str]:
