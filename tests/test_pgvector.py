@@ -14,6 +14,7 @@ import pytest
 
 from vex_dagster.checkpoint import Checkpoint
 from vex_dagster.pipeline import export_collection, import_file
+from vex_dagster.processes import pid_alive
 from vex_dagster.stores import DimensionMismatch
 from vex_dagster.stores.embedded_postgres import embedded_dsn
 from vex_dagster.stores.pgvector import PgvectorStore
@@ -144,3 +145,26 @@ def test_server_stopped_mid_import_then_resume_gives_exact_count(tmp_path):
     with psycopg.connect(embedded_dsn(data_dir)) as conn:
         total, distinct = conn.execute("SELECT count(*), count(DISTINCT (namespace, id)) FROM resumed").fetchone()
     assert total == distinct == 20000
+
+
+@pytest.mark.slow
+def test_the_embedded_server_outliving_a_killed_vex_is_stopped_by_the_next_run(tmp_path):
+    """embedded-postgres stops its server when the last process using it exits; a vex
+    killed with kill -9 cannot say it left, so the next run must not count it."""
+    data_dir = tmp_path / "pg"
+    src = _vmig(tmp_path / "load.vmig.jsonl", 20000, dims=16)
+    vex = [sys.executable, "-m", "vex_dagster.cli", "import", "--to", "pgvector", "--data-dir", str(data_dir),
+           "--collection", "killed", "--in", str(src), "--batch-size", "200", "--index", "none"]
+    importing = subprocess.Popen(vex, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while not Checkpoint.path_for(src).exists():
+        time.sleep(0.02)
+    importing.kill()
+    importing.wait(timeout=60)
+    postmaster = int((data_dir / "postmaster.pid").read_text().split()[0])
+    assert pid_alive(postmaster), "kill -9 leaves the server running"
+    resumed = subprocess.run(vex + ["--resume"], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    deadline = time.monotonic() + 30
+    while pid_alive(postmaster) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not pid_alive(postmaster), "the server should stop with the last live vex"

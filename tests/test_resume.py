@@ -102,3 +102,24 @@ def test_interrupted_export_leaves_no_file_under_the_final_name(tmp_path, source
         pytest.skip("the export finished before the signal landed")
     assert not out.exists() and not out.with_name("docs.vmig.meta.json").exists()
     assert not any(out.parent.glob("*.part")), "Ctrl-C removes the partial file"
+
+
+def test_the_temporary_of_an_export_killed_with_kill_9_is_removed_by_the_next_export(tmp_path, source_file):
+    """kill -9 cannot be caught, so the partial file stays; at 1M records that is gigabytes
+    per kill, so the next export of the same file removes it."""
+    db = tmp_path / "src.db"
+    subprocess.run(VEX + ["import", "--to", "vektor", "--path", str(db), "--collection", "docs",
+                          "--in", str(source_file)], check=True, capture_output=True)
+    out = tmp_path / "out" / "docs.vmig.jsonl"
+    export = VEX + ["export", "--from", "vektor", "--path", str(db), "--collection", "docs", "--out", str(out),
+                    "--batch-size", "100"]
+    process = subprocess.Popen(export, stderr=subprocess.PIPE)
+    while not any(out.parent.glob("*.part")) and process.poll() is None:
+        time.sleep(0.005)
+    process.kill()
+    process.communicate(timeout=60)
+    if process.returncode == 0:
+        pytest.skip("the export finished before the signal landed")
+    assert not out.exists() and len(list(out.parent.glob("*.part"))) == 1
+    subprocess.run(export, check=True, capture_output=True, timeout=120)
+    assert out.exists() and not any(out.parent.glob("*.part"))

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import glob
 import gzip
 import os
+import socket
 from pathlib import Path
 from typing import IO
+
+from vex_dagster.processes import pid_alive
 
 DATA_SUFFIX = ".vmig.jsonl"
 META_SUFFIX = ".vmig.meta.json"
@@ -40,10 +44,33 @@ def checkpoint_path(data_path: str | Path) -> Path:
     return stem(data_path).with_name(stem(data_path).name + ".vmig.checkpoint.json")
 
 
+def _writer_tag() -> str:
+    """Who writes a temporary: host and pid (a data dir may be shared between machines)."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
 def temporary_path(final: str | Path) -> Path:
     """A sibling name for writing before an atomic rename onto ``final``."""
     final = Path(final)
-    return final.with_name(f".{final.name}.{os.getpid()}.part")
+    return final.with_name(f".{final.name}.{_writer_tag()}.part")
+
+
+def remove_stale_temporaries(final: str | Path) -> list[Path]:
+    """Delete temporaries of ``final`` whose writer, on this host, is gone.
+
+    A writer killed with SIGKILL cannot remove its temporary; at 1M records that is
+    gigabytes per kill, so the next writer of the same file clears them. Temporaries
+    of live processes and of other hosts are left alone.
+    """
+    final = Path(final)
+    host_prefix = f".{final.name}.{socket.gethostname()}-"
+    removed = []
+    for tmp in final.parent.glob(f".{glob.escape(final.name)}.*.part"):
+        pid = tmp.name[len(host_prefix):-len(".part")] if tmp.name.startswith(host_prefix) else ""
+        if pid.isdigit() and not pid_alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:

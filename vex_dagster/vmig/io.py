@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from vex_dagster.vmig.checksum import LineHasher
-from vex_dagster.vmig.files import is_gzip, open_binary, temporary_path
+from vex_dagster.vmig.files import is_gzip, open_binary, remove_stale_temporaries, temporary_path
 from vex_dagster.vmig.meta import Meta, write_meta
 from vex_dagster.vmig.record import Record, RecordError, record_from_dict
 
@@ -119,6 +119,7 @@ class VmigWriter:
     ):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(self.path)
         self._tmp = temporary_path(self.path)
         # compression follows the final name: the temporary name does not end in .gz
         self._fh = gzip.open(self._tmp, "wb", compresslevel=6) if is_gzip(path) else open(
