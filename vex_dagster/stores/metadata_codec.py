@@ -23,7 +23,8 @@ MARKER = "__vex__"
 class MetadataCodec:
     can_hold: Callable[[Any], bool]  # True if the store keeps this value as it is
     reserved: frozenset[str] = frozenset()  # keys the connector writes itself
-    empty_is_none: bool = False  # the store turns {} into "no metadata"
+    #: for stores with typed fields (Weaviate): True if this key may hold this value
+    fits: Callable[[str, Any], bool] | None = None
 
     def encode(self, metadata: dict[str, Any] | None) -> dict[str, Any]:
         """A flat dict the store accepts; decode() turns it back into ``metadata``."""
@@ -31,7 +32,8 @@ class MetadataCodec:
             return {MARKER: orjson.dumps({"null": True}).decode()}
         native, packed = {}, {}
         for key, value in metadata.items():
-            if key in self.reserved or key == MARKER or not self.can_hold(value):
+            if (key in self.reserved or key == MARKER or not self.can_hold(value)
+                    or (self.fits is not None and not self.fits(key, value))):
                 packed[key] = value
             else:
                 native[key] = value

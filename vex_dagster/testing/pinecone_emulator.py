@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import orjson
+
+from vex_dagster.testing.http import LoopbackJsonServer
 
 MAX_UPSERT_VECTORS = 1000
 MAX_REQUEST_BYTES = 2 * 1024 * 1024
@@ -75,53 +76,21 @@ class PineconeEmulator:
         self.requests: list[tuple[str, str, int]] = []  # (method, path, body bytes): what clients sent
         self._faults: list[int] = []
         self._lock = threading.Lock()
-        emulator = self
+        self._http = LoopbackJsonServer(self.handle, self._refusal)
+        self.url = self._http.url
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):  # quiet
-                pass
-
-            def _serve(self, method: str) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                try:
-                    status, payload = emulator.handle(method, self.path, body)
-                except ApiError as exc:
-                    status, payload = exc.status, {"code": exc.code, "message": exc.message, "details": []}
-                except Exception as exc:  # noqa: BLE001 - an emulator bug must answer, not hang up
-                    status, payload = 500, {"code": 13, "message": f"emulator error: {exc!r}", "details": []}
-                data = b"" if payload is None else orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self):
-                self._serve("GET")
-
-            def do_POST(self):
-                self._serve("POST")
-
-            def do_DELETE(self):
-                self._serve("DELETE")
-
-            def do_PATCH(self):
-                self._serve("PATCH")
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+    @staticmethod
+    def _refusal(exc: Exception):
+        if isinstance(exc, ApiError):
+            return exc.status, {"code": exc.code, "message": exc.message, "details": []}
+        return 500, {"code": 13, "message": f"emulator error: {exc!r}", "details": []}
 
     def __enter__(self) -> "PineconeEmulator":
-        self._thread.start()
+        self._http.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.__exit__(*exc)
 
     def fail_next(self, count: int, status: int = 429) -> None:
         """The next ``count`` data-plane requests answer ``status`` (429 or 503)."""
