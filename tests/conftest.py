@@ -12,8 +12,6 @@ BACKENDS = sorted(p.stem for p in (Path(__file__).parent / "backends").glob("*.p
 pytest_plugins = [f"tests.backends.{name}" for name in BACKENDS]
 #: backends that start a real server (deselected by -m "not server")
 SERVER_BACKENDS = {"chroma", "pgvector"}
-#: backends that run in-process but take seconds per round trip (deselected by -m "not slow")
-SLOW_BACKENDS = {"pinecone", "weaviate"}
 
 
 @pytest.fixture

@@ -11,15 +11,14 @@ import uuid
 
 import pytest
 
-from tests.conftest import BACKENDS, SERVER_BACKENDS, SLOW_BACKENDS
+from tests.conftest import BACKENDS, SERVER_BACKENDS
 from tests.records import assert_same_records, awkward_records
 from vex_dagster.pipeline import migrate
 
 
 
 def _marks(pair):
-    marks = [pytest.mark.server] if set(pair) & SERVER_BACKENDS else []
-    return marks + ([pytest.mark.slow] if set(pair) & SLOW_BACKENDS else [])
+    return [pytest.mark.server] if set(pair) & SERVER_BACKENDS else []
 
 
 PAIRS = [pytest.param(pair, marks=_marks(pair), id=f"{pair[0]}->{pair[1]}")

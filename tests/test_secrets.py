@@ -26,6 +26,8 @@ def test_a_secret_never_appears_in_cli_output_errors_or_files(tmp_path):
         ["import", "--to", "qdrant", "--url", "http://127.0.0.1:1", "--api-key", FAKE, "--collection", "c",
          "--in", str(data)],
         ["import", "--to", "pgvector", "--collection", "c", "--in", str(data)],
+        ["import", "--to", "weaviate", "--url", "http://127.0.0.1:1", "--grpc-port", "2", "--collection", "c",
+         "--in", str(data)],
         ["export", "--from", "vektor", "--path", str(tmp_path / "v.db"), "--collection", "nope",
          "--out", str(tmp_path / "o.vmig.jsonl")],
         ["--help"], ["import", "--help"], ["migrate", "--help"],

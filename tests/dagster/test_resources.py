@@ -6,7 +6,7 @@ import pytest
 from vex_dagster.resources import VectorStoreResource, resource_class, resource_classes
 from vex_dagster.resources.jsonl import JsonlResource
 from vex_dagster.resources.vektor import VektorResource
-from vex_dagster.stores import CONNECTORS
+from vex_dagster.stores import CONNECTORS, store_class
 from vex_dagster.stores.vektor import VektorStore
 
 
@@ -15,8 +15,10 @@ def test_every_resource_names_a_connector_and_the_embedded_stores_have_one():
     assert {"vektor", "jsonl"} <= set(classes)
     for store, cls in classes.items():
         assert store in CONNECTORS and issubclass(cls, VectorStoreResource)
+        settings = {s.name for s in store_class(store).settings}
         for name, field in cls.model_fields.items():
             assert field.description, f"{cls.__name__}.{name} needs a Field(description=...)"
+            assert name in settings, f"{cls.__name__}.{name} is no setting of the {store} connector"
 
 
 def test_unknown_store_lists_the_known_ones():

@@ -170,7 +170,9 @@ class WeaviateStore(Store):
                     grpc_secure=parts.scheme == "https", auth_credentials=auth,
                     skip_init_checks=True)  # the init checks call pypi.org; failures surface on first use
         except Exception as exc:  # noqa: BLE001 - the client raises several startup error types
-            raise StoreUnavailable(f"could not reach Weaviate at {url}: {type(exc).__name__}") from exc
+            if type(exc).__name__ == "WeaviateStartUpError" or is_connection_error(exc):
+                raise StoreUnavailable(f"could not reach Weaviate at {url} (is it running? is --url right?)") from exc
+            raise StoreError(f"weaviate settings refused: {exc}") from exc
         self._reserved = frozenset({text_key, NAMESPACE_PROP, ID_PROP, RECORD_PROP, PACKED_PROP})
         self._schemas: dict[str, _Schema] = {}
         self._known_tenants: dict[str, set[str]] = {}
@@ -261,6 +263,7 @@ class WeaviateStore(Store):
                               namespaces)
 
     def open_collection(self, collection, dims, metric="cosine", create=True) -> None:
+        self._cap_request_bytes()
         try:
             self._schema(collection)
             check_dims(collection, self._dims(collection), dims)
@@ -347,6 +350,13 @@ class WeaviateStore(Store):
             if batch:
                 yield tenant, batch
 
+    def _cap_request_bytes(self) -> None:
+        """Stay under the node's own gRPC message limit, which /v1/meta reports."""
+        limit = int(self._call("meta", self._client.get_meta).get("grpcMaxMessageSize") or 0)
+        if limit and self.max_request_bytes > limit * 0.9:
+            self.max_request_bytes = int(limit * 0.9)
+            log.info("batches kept under %s bytes, the node's gRPC message limit", f"{limit:,}")
+
     def _ensure_tenant(self, collection: str, tenant: str) -> None:
         from weaviate.classes.tenants import Tenant
 
@@ -366,12 +376,16 @@ class WeaviateStore(Store):
                 self._ensure_tenant(collection, tenant)
                 handle = handle.with_tenant(tenant)
             objects = [obj for _, obj in items]
+            span = f"{items[0][0]!r}" + (f" .. {items[-1][0]!r}" if len(items) > 1 else "")
             try:
                 result = self._call("batch import", lambda: handle.data.insert_many(objects))
             except StoreError as exc:
                 if isinstance(exc.__cause__, WeaviateInsertManyAllFailedError):
-                    raise StoreError(f"weaviate refused all {len(items)} objects of a batch (first id "
-                                     f"{items[0][0]!r}): {exc.__cause__}") from exc.__cause__
+                    raise StoreError(f"weaviate refused all {len(items)} objects ({span}): "
+                                     f"{exc.__cause__}") from exc.__cause__
+                if "larger than max" in str(exc) or "RESOURCE_EXHAUSTED" in str(exc):
+                    raise StoreError(f"a batch of {len(items)} objects ({span}) is over the node's gRPC message "
+                                     f"limit (GRPC_MAX_MESSAGE_SIZE): {exc}") from exc
                 raise
             if result.errors:
                 failures = [f"{items[i][0]!r}: {error.message}" for i, error in sorted(result.errors.items())]
