@@ -105,8 +105,3 @@ def test_help_explains_each_command():
         output = _run(command, "--help")
         assert "Usage:" in output and "--help" in output
     assert "VEX_<STORE>_<SETTING>" in _run("--help")
-
-
-def test_a_store_without_a_connector_says_so():
-    result = CliRunner().invoke(main, ["describe", "--from", "weaviate", "--collection", "c"])
-    assert result.exit_code == 1 and "the weaviate connector is not implemented yet" in result.output

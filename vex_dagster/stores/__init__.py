@@ -34,8 +34,6 @@ def store_class(name: str) -> type[Store]:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            raise StoreError(f"the {name} connector is not implemented yet") from exc
         raise StoreError(
             f"the {name} connector needs {exc.name!r}: pip install 'vex-dagster[{name}]'"
         ) from exc
