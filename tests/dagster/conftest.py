@@ -12,6 +12,15 @@ from vex_dagster.migrations import DEFAULT_PATH
 SAMPLE = Path(__file__).resolve().parents[2] / "vex_dagster" / "data" / "pydocs.vmig.jsonl"
 
 
+def pytest_collection_modifyitems(items):
+    """Dagster tests build definitions and materialise runs, seconds each: all are `slow`,
+    so `-m "not slow and not server"` stays a quick check of the core."""
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if here in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch) -> Path:
     path = tmp_path / "data"
