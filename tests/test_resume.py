@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ import pytest
 
 from tests.records import by_key
 from vex_dagster.checkpoint import Checkpoint
+from vex_dagster.pipeline import import_file
 from vex_dagster.stores.vektor import VektorStore
 from vex_dagster.vmig import Record, VmigWriter, read_records
 
@@ -123,3 +125,15 @@ def test_the_temporary_of_an_export_killed_with_kill_9_is_removed_by_the_next_ex
     assert not out.exists() and len(list(out.parent.glob("*.part"))) == 1
     subprocess.run(export, check=True, capture_output=True, timeout=120)
     assert out.exists() and not any(out.parent.glob("*.part"))
+
+
+def test_a_completed_import_removes_the_checkpoint_temporary_of_a_killed_run(tmp_path, source_file):
+    """A kill -9 while a checkpoint is being saved leaves its temporary; finishing clears it."""
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    checkpoint = Checkpoint.path_for(source_file)
+    left = checkpoint.with_name(f".{checkpoint.name}.{socket.gethostname()}-{finished.pid}.part")
+    left.write_bytes(b'{"records_done": 10')
+    with VektorStore(str(tmp_path / "t.db")) as store:
+        import_file(store, "docs", source_file, batch_size=5000)
+    assert not left.exists() and not checkpoint.exists()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import orjson
 
-from vex_dagster.vmig.files import atomic_write_bytes, checkpoint_path
+from vex_dagster.vmig.files import atomic_write_bytes, checkpoint_path, remove_stale_temporaries
 
 
 class CheckpointMismatch(RuntimeError):
@@ -51,4 +51,7 @@ class Checkpoint:
 
     @classmethod
     def clear(cls, data_path: str | Path) -> None:
-        cls.path_for(data_path).unlink(missing_ok=True)
+        """Remove the checkpoint, and the temporary of a run killed while saving one."""
+        path = cls.path_for(data_path)
+        path.unlink(missing_ok=True)
+        remove_stale_temporaries(path)
