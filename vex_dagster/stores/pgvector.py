@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,19 @@ def _is_transient(exc: BaseException) -> bool:
     import psycopg
 
     return isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError, StoreUnavailable))
+
+
+@contextmanager
+def _connection_lost_is_one_line(what: str):
+    """A connection that stays lost after the retries is the user's to look at (network,
+    server): say so in one line, not a driver traceback."""
+    import psycopg
+
+    try:
+        yield
+    except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StoreUnavailable(f"lost the connection to PostgreSQL during {what}: {reason}") from exc
 
 
 class PgvectorStore(Store):
@@ -103,7 +117,8 @@ class PgvectorStore(Store):
                     self._conn.close()
                 raise
 
-        return retry_call(attempt, is_transient=_is_transient, what=f"pgvector {what}")
+        with _connection_lost_is_one_line(what):
+            return retry_call(attempt, is_transient=_is_transient, what=f"pgvector {what}")
 
     def close(self) -> None:
         if self._conn is not None:
@@ -206,7 +221,8 @@ class PgvectorStore(Store):
             query += sql.SQL(" WHERE {} = %s").format(sql.Identifier(self.columns["namespace"]))
             params = (namespace,)
         query += sql.SQL(" ORDER BY {}").format(sql.Identifier(self.columns["id"]))
-        with self._conn.transaction(), self._conn.cursor(name="vex_export", binary=True) as cursor:
+        with (_connection_lost_is_one_line("export"), self._conn.transaction(),
+              self._conn.cursor(name="vex_export", binary=True) as cursor):
             cursor.itersize = batch_size
             cursor.execute(query, params)
             while rows := cursor.fetchmany(batch_size):
