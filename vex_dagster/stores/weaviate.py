@@ -48,7 +48,9 @@ MAX_BATCH_OBJECTS = 1000
 DEFAULT_REQUEST_BYTES = 8 * 1024 * 1024  # under the gRPC message limit a node sets (GRPC_MAX_MESSAGE_SIZE)
 NAMESPACE_PROP, ID_PROP, RECORD_PROP, PACKED_PROP = "namespace", "vex_id", "vex_record", "vex_packed"
 DEFAULT_TENANT = "vex_default"
-PROPERTY_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,230}$")
+#: Weaviate allows ``[_A-Za-z][_0-9A-Za-z]*`` but may lowercase a first capital and reserves a
+#: leading ``_`` for itself; vex keeps natively only names that come back unchanged.
+PROPERTY_NAME = re.compile(r"^[a-z][_0-9A-Za-z]{0,230}$")
 RESERVED_NAMES = frozenset({"id", "_id", "_additional", "meta", "vector"})
 TENANT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 METRICS = {"cosine": "cosine", "dot": "dot", "euclidean": "l2-squared"}  # l2-squared ranks as euclidean
@@ -128,10 +130,12 @@ class _Schema:
 
     def fits(self, key: str, value: Any) -> bool:
         """A native property for ``key``: a legal name whose schema type holds ``value``."""
-        if not PROPERTY_NAME.match(key) or key in RESERVED_NAMES or key.startswith("_"):
+        if not PROPERTY_NAME.match(key) or key in RESERVED_NAMES:
             return False
         declared = self.property_types.get(key)
-        return declared is None or declared == weaviate_type(value)
+        if declared is None:  # a new property, unless it differs from one only by case
+            return key.lower() not in {name.lower() for name in self.property_types}
+        return declared == weaviate_type(value)
 
 
 class WeaviateStore(Store):
