@@ -26,6 +26,19 @@ def ensure_seeded(store: Store, migration: MigrationSpec, log=None) -> None:
                      f"records from {migration.source.seed}")
 
 
+def export_partition(migration: MigrationSpec, resources, key: str, log) -> dg.MaterializeResult:
+    """One namespace to its file: the export asset's work, also run by the parallel job."""
+    path = migration.stage_path("export", key)
+    with getattr(resources, source_key(migration)).get_client() as source:
+        ensure_seeded(source, migration, log)
+        result = export_collection(
+            source, migration.source.collection, path, namespaces=[namespace_of(key)],
+            batch_size=migration.options.batch_size, progress=LogProgress(log),
+        )
+    log.info(result.summary("exported", f"to {path}"))
+    return file_result(path, seconds=round(result.seconds, 3))
+
+
 def export_asset(migration: MigrationSpec, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     resource_key = source_key(migration)
     store = migration.source.store
@@ -36,15 +49,6 @@ def export_asset(migration: MigrationSpec, partitions: dg.PartitionsDefinition) 
                     f"and its meta sidecar under VEX_DATA_DIR/{migration.name}/export/.",
     ))
     def export(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        path = migration.stage_path("export", context.partition_key)
-        with getattr(context.resources, resource_key).get_client() as source:
-            ensure_seeded(source, migration, context.log)
-            result = export_collection(
-                source, migration.source.collection, path,
-                namespaces=[namespace_of(context.partition_key)],
-                batch_size=migration.options.batch_size, progress=LogProgress(context.log),
-            )
-        context.log.info(result.summary("exported", f"to {path}"))
-        return file_result(path, seconds=round(result.seconds, 3))
+        return export_partition(migration, context.resources, context.partition_key, context.log)
 
     return export

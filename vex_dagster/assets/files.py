@@ -14,6 +14,13 @@ from vex_dagster.vmig import VmigReader, VmigReadError, read_meta
 PREVIEW_ROWS = 5
 
 
+def stage_pool(migration: MigrationSpec, stage: str) -> str:
+    """A stage's concurrency pool: its store's for export and import (``vex-pgvector``),
+    the stage's own otherwise (``vex-reembed``); shared by the assets and the parallel job."""
+    stores = {"export": migration.source.store, "import": migration.target.store}
+    return f"vex-{stores.get(stage, stage)}"
+
+
 def stage_asset_args(migration: MigrationSpec, stage: str, partitions, *, kind: str,
                      upstream: str | None = None, resource_key: str | None = None, description: str) -> dict:
     """``@dg.asset`` arguments of one stage: key ``<migration>/<stage>``, the migration's
@@ -24,7 +31,7 @@ def stage_asset_args(migration: MigrationSpec, stage: str, partitions, *, kind: 
         partitions_def=partitions,
         group_name=migration.name,
         kinds={kind},
-        pool=f"vex-{kind if resource_key else stage}",
+        pool=stage_pool(migration, stage),
         required_resource_keys={resource_key} if resource_key else None,
         description=description,
     )

@@ -41,15 +41,15 @@ def _pass_through(in_path: Path, out_path: Path) -> None:
             shutil.copyfile(source, target)
 
 
-def _reembed(migration: MigrationSpec, in_path, out_path, context) -> dict:
+def _reembed(migration: MigrationSpec, in_path, out_path, resources, key: str, log) -> dict:
     reembed_file = _core("vex_dagster.embed.reembed", "reembed_file")
     from vex_dagster.embed.reembed import decide_reembed, target_dims
 
-    spec, log = migration.reembed, context.log
+    spec = migration.reembed
     existing = None
     if not spec.always:
-        with getattr(context.resources, target_key(migration)).get_client() as target:
-            existing = target_dims(target, migration.target_collection(context.partition_key))
+        with getattr(resources, target_key(migration)).get_client() as target:
+            existing = target_dims(target, migration.target_collection(key))
     decision = decide_reembed(in_path, spec.model, existing, always=spec.always)
     log.info(("re-embedding: " if decision.needed else "not re-embedding: ") + decision.reason)
     if not decision.needed:
@@ -66,17 +66,27 @@ def _reembed(migration: MigrationSpec, in_path, out_path, context) -> dict:
     return {"reembedded": True, "decision": decision.reason, "skipped_without_text": len(result.skipped_ids)}
 
 
-def _adapt(migration: MigrationSpec, in_path, out_path, context) -> dict:
+def _adapt(migration: MigrationSpec, in_path, out_path, resources, key: str, log) -> dict:
     adapt_file = _core("vex_dagster.adapter.apply", "adapt_file")
     spec = migration.adapter
     adapt_file(in_path, out_path, from_model=spec.from_model, to_model=spec.to_model,
-               registry_dir=spec.registry_dir, progress=LogProgress(context.log))
+               registry_dir=spec.registry_dir, progress=LogProgress(log))
     return {"from_model": spec.from_model, "to_model": spec.to_model}
+
+
+def transform_partition(migration: MigrationSpec, resources, key: str, log) -> dg.MaterializeResult:
+    """One namespace's export re-embedded or adapted: the stage asset's work, also run by
+    the parallel job."""
+    stage = migration.transform
+    run = _reembed if stage == "reembed" else _adapt
+    out_path = migration.stage_path(stage, key)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    extra = run(migration, migration.stage_path("export", key), out_path, resources, key, log)
+    return file_result(out_path, **extra)
 
 
 def transform_asset(migration: MigrationSpec, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     stage = migration.transform
-    run = _reembed if stage == "reembed" else _adapt
     what = (f"re-embedded with {migration.reembed.model}" if stage == "reembed"
             else f"adapted from {migration.adapter.from_model} to {migration.adapter.to_model}")
 
@@ -89,10 +99,6 @@ def transform_asset(migration: MigrationSpec, partitions: dg.PartitionsDefinitio
 
     @dg.asset(**args)
     def transform(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        key = context.partition_key
-        out_path = migration.stage_path(stage, key)
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        extra = run(migration, migration.stage_path("export", key), out_path, context)
-        return file_result(out_path, **extra)
+        return transform_partition(migration, context.resources, context.partition_key, context.log)
 
     return transform

@@ -14,6 +14,23 @@ from vex_dagster.vmig import MetaError, file_checksum, meta_path, read_meta
 from vex_dagster.vmig.files import DATA_SUFFIX
 
 
+def source_partition_keys(migration: MigrationSpec, resources, log) -> list[str]:
+    """The partition keys of the source's namespaces (those the migration wants)."""
+    with getattr(resources, source_key(migration)).get_client() as source:
+        ensure_seeded(source, migration, log)
+        found = source.describe(migration.source.collection).namespaces
+    wanted = migration.source.namespaces
+    keys, unusable = [], []
+    for namespace in found:
+        if wanted is None or namespace in wanted:
+            key = partition_key(namespace)
+            (keys if usable_partition_key(key) else unusable).append(key)
+    if unusable:
+        log.warning(f"namespaces that cannot be Dagster partition keys (they hold '...' "
+                    f"or control characters), left out: {unusable!r}; export them with vex export")
+    return keys
+
+
 def discovery_sensor(migration: MigrationSpec, partitions: dg.DynamicPartitionsDefinition
                      ) -> dg.SensorDefinition:
     """Adds a partition for each source namespace not known yet (and no runs: the job or
@@ -26,20 +43,9 @@ def discovery_sensor(migration: MigrationSpec, partitions: dg.DynamicPartitionsD
                            f"{migration.source.store}:{migration.source.collection}.")
     def discover(context: dg.SensorEvaluationContext):
         try:
-            with getattr(context.resources, resource_key).get_client() as source:
-                ensure_seeded(source, migration, context.log)
-                found = source.describe(migration.source.collection).namespaces
+            keys = source_partition_keys(migration, context.resources, context.log)
         except StoreError as exc:
             return dg.SkipReason(f"cannot read the source: {exc}")
-        wanted = migration.source.namespaces
-        keys, unusable = [], []
-        for namespace in found:
-            if wanted is None or namespace in wanted:
-                key = partition_key(namespace)
-                (keys if usable_partition_key(key) else unusable).append(key)
-        if unusable:
-            context.log.warning(f"namespaces that cannot be Dagster partition keys (they hold '...' "
-                                f"or control characters), left out: {unusable!r}; export them with vex export")
         known = set(context.instance.get_dynamic_partitions(partitions.name))
         new = [key for key in keys if key not in known]
         context.update_cursor(json.dumps(sorted(keys)))
