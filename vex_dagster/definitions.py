@@ -3,7 +3,8 @@
 ``dagster dev -w workspace.yaml`` and ``dg dev`` load ``defs`` from here. Runs use
 the in-process executor: a run is one namespace's export -> import chain, which is
 sequential anyway, and partitions run in parallel as separate runs (bounded by the
-per-store pools).
+per-store pools). The ``<name>_parallel`` jobs bring their own multiprocess
+executor: all namespaces in one run, as parallel steps (``jobs/parallel.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from vex_dagster.assets.export import source_key
 from vex_dagster.assets.load import target_key
 from vex_dagster.checks import file_checks, target_checks
 from vex_dagster.jobs import (
-    INBOX_TARGET, discovery_sensor, inbox_import_job, inbox_sensor, migration_job, migration_schedule,
+    INBOX_TARGET, discovery_sensor, inbox_import_job, inbox_sensor, migration_job, migration_schedule, parallel_job,
 )
 from vex_dagster.migrations import InboxTargetSpec, build_resource, load_migrations
 
@@ -35,7 +36,7 @@ def build_definitions(path: str | Path | None = None) -> dg.Definitions:
                 checks += file_checks(migration, stage, partitions)
         checks += target_checks(migration, partitions)
         job = migration_job(migration)
-        jobs.append(job)
+        jobs += [job, parallel_job(migration, partitions)]
         if migration.cron:
             schedules.append(migration_schedule(migration, job, partitions))
         sensors.append(discovery_sensor(migration, partitions))

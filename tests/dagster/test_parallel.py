@@ -1,0 +1,67 @@
+"""The scale-out job: every namespace of the demo migration in one run on the
+multiprocess executor (2 processes), with and without a pool limit."""
+
+import dagster as dg
+import pytest
+
+from tests.dagster.conftest import materialized
+from vex_dagster.definitions import build_definitions
+from vex_dagster.migrations import DEFAULT_PATH
+from vex_dagster.stores.vektor import VektorStore
+
+NAMESPACES = {"datamodel": 127, "reference": 389, "statements": 84}
+STEPS = ("export_namespace", "import_namespace")
+
+
+def demo_parallel_job() -> dg.JobDefinition:
+    """Module level, so the executor's child processes can rebuild the job (reconstructable)."""
+    return build_definitions(DEFAULT_PATH).resolve_job_def("pydocs_demo_parallel")
+
+
+def _run(instance, max_concurrent=2) -> str:
+    with dg.execute_job(dg.reconstructable(demo_parallel_job), instance,
+                        run_config={"execution": {"config": {"multiprocess": {"max_concurrent": max_concurrent}}}}) as result:
+        assert result.success, [e.message for e in result.all_events if e.is_failure]
+        return result.dagster_run.run_id
+
+
+def _step_spans(instance, run_id) -> list[tuple[int, int, str]]:
+    """(start, end) of each stage step as positions in the run's event log: ordering, not timing."""
+    starts, ends = {}, {}
+    for record in instance.get_records_for_run(run_id).records:
+        event = record.event_log_entry.dagster_event
+        if event is None or not event.step_key or not event.step_key.startswith(STEPS):
+            continue
+        if event.event_type == dg.DagsterEventType.STEP_START:
+            starts[event.step_key] = record.storage_id
+        elif event.event_type == dg.DagsterEventType.STEP_SUCCESS:
+            ends[event.step_key] = record.storage_id
+    return sorted((starts[key], ends[key], key) for key in starts)
+
+
+def test_the_parallel_job_materialises_every_namespace(data_dir, instance):
+    run_id = _run(instance)
+    assert sorted(instance.get_dynamic_partitions("pydocs_demo_namespaces")) == sorted(NAMESPACES)
+    for stage in ("export", "import"):
+        assert instance.get_materialized_partitions(dg.AssetKey(["pydocs_demo", stage])) == set(NAMESPACES)
+    spans = _step_spans(instance, run_id)
+    assert len(spans) == 2 * len(NAMESPACES)
+    with VektorStore(str(data_dir / "pydocs_demo" / "target.db")) as target:
+        info = target.describe("pydocs")
+    assert (info.count, info.namespaces) == (600, NAMESPACES)
+
+
+def test_a_pool_limit_of_one_runs_the_store_steps_one_at_a_time(data_dir, instance):
+    if not instance.event_log_storage.supports_global_concurrency_limits:
+        pytest.skip("this instance's storage has no pools")
+    instance.event_log_storage.set_concurrency_slots("vex-vektor", 1)  # both sides are vektor in the demo
+    run_id = _run(instance)
+    blocked = [record.event_log_entry.dagster_event.step_key for record in instance.get_records_for_run(run_id).records
+               if "blocked by limit for pool vex-vektor" in (record.event_log_entry.message or "")]
+    assert blocked, "two steps were ready at once, so one must have waited for the pool"
+    spans = _step_spans(instance, run_id)
+    assert len(spans) == 2 * len(NAMESPACES)
+    for (_, previous_end, previous), (start, _, step) in zip(spans, spans[1:]):
+        assert start > previous_end, f"{step} started before {previous} finished"
+    with VektorStore(str(data_dir / "pydocs_demo" / "target.db")) as target:
+        assert target.describe("pydocs").count == 600
