@@ -37,6 +37,7 @@ from bench.memory import make_file
 from vex_dagster.checkpoint import Checkpoint
 from vex_dagster.processes import pid_alive
 from vex_dagster.stores import open_store
+from vex_dagster.stores.embedded_postgres import release
 from vex_dagster.vmig import read_records
 
 VEX = [sys.executable, "-m", "vex_dagster.cli"]
@@ -205,6 +206,8 @@ def main() -> None:
                 resumed = f"{trial.resumed_after[0]:,}" if trial.resumed_after else "-"
                 print(f"| {scenario} | {number} | {'; '.join(trial.kills)} | {resumed} | {trial.seconds:.0f} | "
                       f"{result} |", flush=True)
+        if args.target == "pgvector" and (work / "pg").exists():
+            release(work / "pg")  # stop the server before its folder is deleted
     sys.exit(1 if failed else 0)
 
 

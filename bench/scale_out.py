@@ -21,7 +21,7 @@ from pathlib import Path
 import dagster as dg
 import numpy as np
 
-from vex_dagster.stores.embedded_postgres import embedded_dsn
+from vex_dagster.stores.embedded_postgres import embedded_dsn, release
 from vex_dagster.vmig import Record, VmigWriter
 
 VEX = [sys.executable, "-m", "vex_dagster.cli"]
@@ -81,6 +81,7 @@ def measure(executor: dict, source_db: Path, data: Path, expected: int) -> float
 
     with PgvectorStore(data_dir=str(data / "pg")) as target:
         count = target.describe("docs").count
+    release(data / "pg")
     if count != expected:
         raise RuntimeError(f"the target holds {count:,} records, expected {expected:,}")
     return seconds

