@@ -1,6 +1,8 @@
 """The scale-out job: every namespace of the demo migration in one run on the
 multiprocess executor (2 processes), with and without a pool limit."""
 
+import importlib
+
 import dagster as dg
 import pytest
 
@@ -65,3 +67,19 @@ def test_a_pool_limit_of_one_runs_the_store_steps_one_at_a_time(data_dir, instan
         assert start > previous_end, f"{step} started before {previous} finished"
     with VektorStore(str(data_dir / "pydocs_demo" / "target.db")) as target:
         assert target.describe("pydocs").count == 600
+
+
+@pytest.mark.parametrize("choice", ["k8s", "celery"])
+def test_the_same_definitions_take_the_k8s_or_celery_executor(data_dir, monkeypatch, choice):
+    monkeypatch.setenv("VEX_DAGSTER_EXECUTOR", choice)
+    defs = build_definitions(DEFAULT_PATH)
+    dg.Definitions.validate_loadable(defs)
+    module, name = {"k8s": ("dagster_k8s", "k8s_job_executor"), "celery": ("dagster_celery", "celery_executor")}[choice]
+    assert defs.resolve_job_def("pydocs_demo_parallel").executor_def is getattr(importlib.import_module(module), name)
+    assert defs.resolve_job_def("pydocs_demo").executor_def is dg.in_process_executor  # the per-namespace job stays
+
+
+def test_an_unknown_executor_is_named(data_dir, monkeypatch):
+    monkeypatch.setenv("VEX_DAGSTER_EXECUTOR", "ray")
+    with pytest.raises(ValueError, match="VEX_DAGSTER_EXECUTOR='ray': choose multiprocess, k8s or celery"):
+        build_definitions(DEFAULT_PATH)

@@ -11,11 +11,14 @@ across all runs. The steps record materialisations of the migration's partitione
 assets, so the catalog shows every namespace as migrated; the checks stay with the
 per-namespace job (or "Execute checks" in the UI), which has the whole chain.
 
-The same job runs across machines with dagster-k8s's ``k8s_job_executor`` (a pod per
-step) or dagster-celery's ``celery_executor`` in place of the multiprocess executor
-(see the README, "Scale-out").
+The same definitions run the steps across machines with ``VEX_DAGSTER_EXECUTOR=k8s``
+(dagster-k8s's ``k8s_job_executor``: a pod per step) or ``=celery`` (dagster-celery's
+``celery_executor``: steps on Celery workers) in place of the multiprocess executor;
+set it wherever the code location is loaded (see the README, "Scale-out").
 """
 
+import importlib
+import os
 import re
 
 import dagster as dg
@@ -28,6 +31,24 @@ from vex_dagster.jobs.sensors import source_partition_keys
 from vex_dagster.migrations import MigrationSpec
 
 DEFAULT_MAX_CONCURRENT = 2
+#: VEX_DAGSTER_EXECUTOR value -> (module, executor, the pip extra that installs it)
+REMOTE_EXECUTORS = {"k8s": ("dagster_k8s", "k8s_job_executor", "k8s"),
+                    "celery": ("dagster_celery", "celery_executor", "celery")}
+
+
+def parallel_executor() -> tuple[dg.ExecutorDefinition, dict | None]:
+    """The executor named by ``VEX_DAGSTER_EXECUTOR`` and the job's default run config."""
+    choice = os.environ.get("VEX_DAGSTER_EXECUTOR") or "multiprocess"
+    if choice == "multiprocess":
+        return dg.multi_or_in_process_executor, {
+            "execution": {"config": {"multiprocess": {"max_concurrent": DEFAULT_MAX_CONCURRENT}}}}
+    if choice not in REMOTE_EXECUTORS:
+        raise ValueError(f"VEX_DAGSTER_EXECUTOR={choice!r}: choose multiprocess, {' or '.join(REMOTE_EXECUTORS)}")
+    module, name, extra = REMOTE_EXECUTORS[choice]
+    try:
+        return getattr(importlib.import_module(module), name), None
+    except ModuleNotFoundError as exc:
+        raise RuntimeError(f"VEX_DAGSTER_EXECUTOR={choice} needs {module}: pip install 'vex-dagster[{extra}]'") from exc
 
 
 def _mapping_key(index: int, key: str) -> str:
@@ -76,10 +97,11 @@ def parallel_job(migration: MigrationSpec, partitions: dg.DynamicPartitionsDefin
             key = stage(key)
         return key
 
-    @dg.job(name=f"{migration.name}_parallel", executor_def=dg.multi_or_in_process_executor,
-            config={"execution": {"config": {"multiprocess": {"max_concurrent": DEFAULT_MAX_CONCURRENT}}}},
+    executor, config = parallel_executor()
+
+    @dg.job(name=f"{migration.name}_parallel", executor_def=executor, config=config,
             description=f"Every namespace of {migration.source.store}:{migration.source.collection} in one "
-                        f"run, as parallel steps (multiprocess executor, pools vex-<store>); no checks.")
+                        f"run, as parallel steps (executor {executor.name}, pools vex-<store>); no checks.")
     def parallel():
         migrated(namespaces().map(chain).collect())
 
