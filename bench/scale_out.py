@@ -7,7 +7,9 @@ Runs the ``<name>_parallel`` job (``vex_dagster/jobs/parallel.py``) with the
 in-process executor (one process), then with the multiprocess executor at each
 ``--processes`` count, each on a fresh target (the embedded PostgreSQL, no index)
 from the same vektor source, and reports the run's wall time from Dagster's own
-RUN_START / RUN_SUCCESS events. Every run is checked: the target holds every record.
+RUN_START / RUN_SUCCESS events, and how many steps ran at once on average (the
+steps' seconds over the run's). Multiprocess runs start their step processes from
+a forkserver with vex preloaded. Every run is checked: the target holds every record.
 """
 
 import argparse
@@ -52,16 +54,25 @@ def make_source(path: Path, namespaces: int, per_namespace: int, dims: int) -> N
                                         namespace=f"ns{ns}", metadata={"i": start + i}) for i, v in enumerate(block))
 
 
-def run_seconds(instance: dg.DagsterInstance, run_id: str) -> float:
-    times = {}
+def run_timing(instance: dg.DagsterInstance, run_id: str) -> tuple[float, float]:
+    """(the run's wall seconds, the sum of its steps' seconds), from Dagster's own events.
+
+    Their ratio is how many steps ran at once on average: 1.0 is one at a time."""
+    run, starts, step_total = {}, {}, 0.0
     for record in instance.get_records_for_run(run_id).records:
-        event = record.event_log_entry.dagster_event
-        if event and event.event_type in (dg.DagsterEventType.RUN_START, dg.DagsterEventType.RUN_SUCCESS):
-            times[event.event_type] = record.event_log_entry.timestamp
-    return times[dg.DagsterEventType.RUN_SUCCESS] - times[dg.DagsterEventType.RUN_START]
+        event, when = record.event_log_entry.dagster_event, record.event_log_entry.timestamp
+        if event is None:
+            continue
+        if event.event_type in (dg.DagsterEventType.RUN_START, dg.DagsterEventType.RUN_SUCCESS):
+            run[event.event_type] = when
+        elif event.event_type == dg.DagsterEventType.STEP_START:
+            starts[event.step_key] = when
+        elif event.event_type == dg.DagsterEventType.STEP_SUCCESS:
+            step_total += when - starts[event.step_key]
+    return run[dg.DagsterEventType.RUN_SUCCESS] - run[dg.DagsterEventType.RUN_START], step_total
 
 
-def measure(executor: dict, source_db: Path, data: Path, expected: int) -> float:
+def measure(executor: dict, source_db: Path, data: Path, expected: int) -> tuple[float, float]:
     """Seconds for one run of the parallel job on a fresh data dir (the source copied in).
 
     The embedded PostgreSQL is started here first, as a user's server would already
@@ -76,7 +87,7 @@ def measure(executor: dict, source_db: Path, data: Path, expected: int) -> float
                             run_config={"execution": {"config": executor}}) as result:
             if not result.success:
                 raise RuntimeError([e.message for e in result.all_events if e.is_failure])
-            seconds = run_seconds(instance, result.dagster_run.run_id)
+            timing = run_timing(instance, result.dagster_run.run_id)
     from vex_dagster.stores.pgvector import PgvectorStore
 
     with PgvectorStore(data_dir=str(data / "pg")) as target:
@@ -84,7 +95,7 @@ def measure(executor: dict, source_db: Path, data: Path, expected: int) -> float
     release(data / "pg")
     if count != expected:
         raise RuntimeError(f"the target holds {count:,} records, expected {expected:,}")
-    return seconds
+    return timing
 
 
 def main() -> None:
@@ -108,15 +119,15 @@ def main() -> None:
         total = args.namespaces * args.per_namespace
         print(f"{args.namespaces} namespaces x {args.per_namespace:,} records x {args.dims}-d, "
               f"vektor -> pgvector (embedded, no index), {os.cpu_count()} cores\n")
-        print("| executor | processes | seconds | records/s | speed-up |")
-        print("|---|---:|---:|---:|---:|")
-        one = measure({"in_process": {}}, source_db, root / "data-1", total)
-        print(f"| in_process | 1 | {one:.1f} | {total / one:,.0f} | 1.00 |", flush=True)
+        print("| executor | processes | seconds | records/s | speed-up | steps at once |")
+        print("|---|---:|---:|---:|---:|---:|")
+        one, steps = measure({"in_process": {}}, source_db, root / "data-1", total)
+        print(f"| in_process | 1 | {one:.1f} | {total / one:,.0f} | 1.00 | {steps / one:.2f} |", flush=True)
         for processes in args.processes:
-            seconds = measure({"multiprocess": {"max_concurrent": processes, **START}}, source_db, root / f"data-mp{processes}",
-                              total)
-            print(f"| multiprocess | {processes} | {seconds:.1f} | {total / seconds:,.0f} | {one / seconds:.2f} |",
-                  flush=True)
+            seconds, steps = measure({"multiprocess": {"max_concurrent": processes, **START}}, source_db,
+                                     root / f"data-mp{processes}", total)
+            print(f"| multiprocess | {processes} | {seconds:.1f} | {total / seconds:,.0f} | {one / seconds:.2f} | "
+                  f"{steps / seconds:.2f} |", flush=True)
 
 
 if __name__ == "__main__":
