@@ -106,6 +106,17 @@ def epoch_to_iso(value: int | float) -> str:
     return stamp.isoformat().replace("+00:00", "Z")
 
 
+def _strict_vector(values: list) -> np.ndarray:
+    """The slow conversion, for a list the fast one refused: it says what is wrong."""
+    try:
+        vector = np.array(values, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise RecordError(f"vector must contain only numbers ({exc})", "vector") from exc
+    if vector.ndim != 1:
+        raise RecordError("vector must be a flat array of numbers", "vector")
+    return vector
+
+
 def as_vector(values: Any) -> np.ndarray | None:
     """A float32 vector from a JSON list (or None)."""
     if values is None:
@@ -114,12 +125,10 @@ def as_vector(values: Any) -> np.ndarray | None:
         return values.astype(np.float32, copy=False)
     if not isinstance(values, list):
         raise RecordError("vector must be an array of numbers or null", "vector")
-    try:
-        vector = np.array(values, dtype=np.float32)
-    except (TypeError, ValueError) as exc:
-        raise RecordError(f"vector must contain only numbers ({exc})", "vector") from exc
-    if vector.ndim != 1:
-        raise RecordError("vector must be a flat array of numbers", "vector")
+    try:  # faster than np.array(values, dtype=np.float32), with the same values
+        vector = np.fromiter(values, np.float32, len(values))
+    except (TypeError, ValueError):
+        vector = _strict_vector(values)
     if not np.isfinite(vector).all():
         raise RecordError("vector contains NaN or Infinity (or a number beyond float32)", "vector")
     return vector
@@ -164,8 +173,7 @@ def record_from_dict(obj: Any) -> Record:
         raise RecordError("created_at must be an ISO 8601 string or null", "created_at")
     namespace = _optional_str(known, "namespace") or None
     score = known.get("score")
-    unknown = known.keys() - _STANDARD_SET
-    extra = {k: known[k] for k in known if k in unknown} if unknown else {}
+    extra = {} if known.keys() <= _STANDARD_SET else {k: v for k, v in known.items() if k not in _STANDARD_SET}
     return Record(
         id=rid,
         vector=vector,
