@@ -123,9 +123,46 @@ def test_the_shipped_projection_retrieves_real_held_out_passages(tmp_path, monke
     _, queries, documents = split_corpus()
     queries, documents = queries[:120], documents[:120]
     adapter, card = load(E5, GLOVE)
-    assert (card.dims_in, card.dims_out, card.training_pairs) == (384, 50, 6535)
+    assert (card.dims_in, card.dims_out) == (384, 50) and card.training_pairs > 20_000
     translated = adapter.apply(embed_e5(documents))
     glove_queries = embed_glove(queries)
     adapted, ceiling = recall_at_10(translated, glove_queries), recall_at_10(embed_glove(documents), glove_queries)
     assert adapted > 3 * (10 / 120)  # far above chance
     assert adapted >= 0.75 * ceiling
+
+
+@pytest.mark.slow
+def test_a_minilm_file_migrates_into_an_e5_store_and_e5_queries_find_its_passages(tmp_path, monkeypatch):
+    """The issue's check, end to end: held-out passages embedded with MiniLM-L6, migrated
+    with the shipped projection into a store that already holds e5 vectors (same 384
+    dims, other space), then searched there with e5 query embeddings."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        pytest.skip("torch is not installed, so MiniLM-L6 cannot run: pip install -e '.[adapter-minilm]'")
+    from bench.adapter_quality import recall_at_10, split_corpus
+    from vex_dagster.embed.offline import E5, MINILM, embed_e5, embed_minilm
+
+    monkeypatch.setenv("VEX_ADAPTER_DIR", str(tmp_path / "empty"))  # only the shipped projections
+    _, queries, documents = split_corpus()
+    queries, documents = queries[:100], documents[:100]
+    minilm_docs = embed_minilm(documents)
+    with VektorStore(str(tmp_path / "src.db")) as store:
+        store.write_batches("docs", [[Record(id=f"h{i}", vector=v, text=t, model=MINILM)
+                                      for i, (v, t) in enumerate(zip(minilm_docs, documents))]], dims=384)
+    with VektorStore(str(tmp_path / "dst.db")) as store:  # an e5 store
+        store.write_batches("docs", [[Record(id="e5-existing", vector=embed_e5(["an e5 passage"])[0], model=E5)]],
+                            dims=384)
+    result = CliRunner().invoke(vex, ["migrate", "--from", "vektor", "--from-path", str(tmp_path / "src.db"),
+                                      "--to", "vektor", "--to-path", str(tmp_path / "dst.db"), "--collection", "docs",
+                                      "--workdir", str(tmp_path / "work"), "--adapter", f"{MINILM}:{E5}"])
+    assert result.exit_code == 0, result.output
+    e5_queries = embed_e5(queries)
+    with VektorStore(str(tmp_path / "dst.db")) as store:
+        assert store.fetch("docs", ["h0"])[0].model == E5
+        found = [[hit.id for hit in store.search("docs", q, 10)] for q in e5_queries]
+    adapted = float(np.mean([f"h{i}" in hits for i, hits in enumerate(found)]))
+    ceiling = recall_at_10(embed_e5(documents), e5_queries)  # re-embedding the documents with e5
+    kept = recall_at_10(minilm_docs, e5_queries)  # the MiniLM vectors imported untranslated
+    assert adapted >= RETENTION_FLOOR * ceiling, (adapted, ceiling)
+    assert adapted > kept + 0.3, (adapted, kept)

