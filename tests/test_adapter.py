@@ -123,12 +123,17 @@ def test_the_shipped_projection_retrieves_real_held_out_passages(tmp_path, monke
     _, queries, documents = split_corpus()
     queries, documents = queries[:120], documents[:120]
     adapter, card = load(E5, GLOVE)
-    assert (card.dims_in, card.dims_out) == (384, 50) and card.training_pairs > 20_000
+    assert (card.dims_in, card.dims_out) == (384, 50) and card.training_pairs >= 20_000
     translated = adapter.apply(embed_e5(documents))
     glove_queries = embed_glove(queries)
     adapted, ceiling = recall_at_10(translated, glove_queries), recall_at_10(embed_glove(documents), glove_queries)
     assert adapted > 3 * (10 / 120)  # far above chance
     assert adapted >= 0.75 * ceiling
+
+
+#: bench/adapter_quality.py (README): MiniLM -> e5 keeps 105 % of the re-embed recall@10
+#: on 800 held-out passages; 100 of them here are a noisier sample, hence the margin.
+RETENTION_FLOOR = 0.9
 
 
 @pytest.mark.slow
@@ -164,5 +169,6 @@ def test_a_minilm_file_migrates_into_an_e5_store_and_e5_queries_find_its_passage
     adapted = float(np.mean([f"h{i}" in hits for i, hits in enumerate(found)]))
     ceiling = recall_at_10(embed_e5(documents), e5_queries)  # re-embedding the documents with e5
     kept = recall_at_10(minilm_docs, e5_queries)  # the MiniLM vectors imported untranslated
+    print(f"recall@10 adapted {adapted:.2f}, re-embed {ceiling:.2f}, kept untranslated {kept:.2f}")
     assert adapted >= RETENTION_FLOOR * ceiling, (adapted, ceiling)
     assert adapted > kept + 0.3, (adapted, kept)
