@@ -6,7 +6,6 @@ import importlib
 import dagster as dg
 import pytest
 
-from tests.dagster.conftest import materialized
 from vex_dagster.definitions import build_definitions
 from vex_dagster.migrations import DEFAULT_PATH
 from vex_dagster.stores.vektor import VektorStore
