@@ -61,6 +61,17 @@ def test_copy_load_is_exact_and_indexed_after(pgvector_dsn, tmp_path):
     assert "USING hnsw (embedding vector_l2_ops)" in index
 
 
+def test_metadata_beyond_64_bit_integers_is_kept_exactly(pgvector_dsn):
+    """jsonb goes through orjson, which refuses integers beyond 64 bits: those take the stdlib path."""
+    name = _name()
+    records = [Record(id="big", vector=np.ones(3, np.float32), metadata={"huge": 2**70, "nested": {"n": -(2**65)}}),
+               Record(id="plain", vector=np.ones(3, np.float32), metadata={"unicode": "ключ ✓", "f": 0.1})]
+    with PgvectorStore(dsn=pgvector_dsn) as store:
+        store.write_batches(name, [records], dims=3)
+        back = {r.id: r.metadata for r in store.fetch(name, ["big", "plain"])}
+    assert back == {r.id: r.metadata for r in records}
+
+
 @pytest.mark.parametrize("dims,expected", [(2500, "halfvec_cosine_ops"), (4500, None)])
 def test_wide_vectors_keep_float32_and_index_as_pgvector_allows(pgvector_dsn, tmp_path, dims, expected):
     name = _name()
