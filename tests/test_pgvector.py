@@ -62,7 +62,8 @@ def test_copy_load_is_exact_and_indexed_after(pgvector_dsn, tmp_path):
 
 
 def test_metadata_beyond_64_bit_integers_is_kept_exactly(pgvector_dsn):
-    """jsonb goes through orjson, which refuses integers beyond 64 bits: those take the stdlib path."""
+    """jsonb goes through orjson both ways; orjson refuses integers beyond 64 bits when writing and
+    reads them as floats, so those take the stdlib path."""
     name = _name()
     records = [Record(id="big", vector=np.ones(3, np.float32), metadata={"huge": 2**70, "nested": {"n": -(2**65)}}),
                Record(id="plain", vector=np.ones(3, np.float32), metadata={"unicode": "ключ ✓", "f": 0.1})]

@@ -39,11 +39,13 @@ def _original_vex_checksum(lines: list[bytes]) -> str:
     return "sha256:" + hashlib.sha256(b"\n".join(lines)).hexdigest()
 
 
-def test_checksum_is_the_original_vex_rule_and_sha256sum_agrees(tmp_path):
+@pytest.mark.parametrize("count,dims", [(50, 4), (3000, 384)], ids=["one-chunk", "many-chunks"])
+def test_checksum_is_the_original_vex_rule_and_sha256sum_agrees(tmp_path, count, dims):
+    """The writer hashes 1 MB chunks on a thread; the sum is still that of the lines."""
     path = tmp_path / "docs.vmig.jsonl"
     with VmigWriter(path, source_store="vektor") as writer:
-        for i in range(50):
-            writer.write(Record(id=f"d{i}", vector=np.full(4, i / 7, np.float32), text=f"ü {i}"))
+        for i in range(count):
+            writer.write(Record(id=f"d{i}", vector=np.full(dims, i / 7, np.float32), text=f"ü {i}"))
     meta = read_meta(path)
     assert meta.checksum == _original_vex_checksum(path.read_bytes().split(b"\n")[:-1])
     shell = subprocess.run(f"head -c -1 {path} | sha256sum", shell=True, capture_output=True, text=True, check=True)

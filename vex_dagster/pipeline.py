@@ -15,6 +15,7 @@ from vex_dagster.progress import NoProgress, Progress
 from vex_dagster.stores.base import Store
 from vex_dagster.vmig import Meta, MetaError, VmigReader, VmigWriter, file_checksum, read_meta
 from vex_dagster.vmig.files import meta_path
+from vex_dagster.vmig.parse_worker import ParsedBatches
 
 
 class VerifyError(ValueError):
@@ -41,11 +42,20 @@ class TransferResult:
 
 def verify_file(path: str | Path) -> Meta:
     """Check a file against its sidecar before anything is written from it."""
-    path = Path(path)
+    meta = _sidecar(Path(path))
+    check_digest(Path(path), meta)
+    return meta
+
+
+def _sidecar(path: Path) -> Meta:
     try:
-        meta = read_meta(path)
+        return read_meta(path)
     except MetaError as exc:
         raise VerifyError(f"cannot verify {path.name}: {exc} (pass --no-verify to import anyway)") from exc
+
+
+def check_digest(path: Path, meta: Meta) -> None:
+    """The file's checksum and line count against its sidecar's."""
     digest = file_checksum(path)
     if not digest.terminated:
         raise VerifyError(f"{path.name} is truncated: its last line (line {digest.lines}) has no LF")
@@ -55,7 +65,6 @@ def verify_file(path: str | Path) -> Meta:
     if digest.lines != meta.record_count:
         raise VerifyError(f"{path.name} has {digest.lines} lines but its meta file says "
                           f"{meta.record_count} records")
-    return meta
 
 
 def export_collection(
@@ -99,25 +108,28 @@ def import_file(
     in_path = Path(in_path)
     started = time.perf_counter()
     if verify:
-        meta = verify_file(in_path)
+        meta = _sidecar(in_path)
     else:
         meta = read_meta(in_path) if meta_path(in_path).exists() else None
-    dims = meta.dims if meta and meta.dims else _first_dims(in_path)
     checksum = meta.checksum if meta else file_checksum(in_path).checksum
     if resume:
         checkpoint = Checkpoint.resume_from(in_path, store.name, collection, checksum)
     else:
         checkpoint = Checkpoint(store.name, collection, checksum)
     resumed_from = checkpoint.records_done
-    metric = metric or (meta.metric if meta else None) or "cosine"
-    store.open_collection(collection, dims, metric, create)
-    progress.start(f"import {store.name}:{collection}", meta.record_count if meta else None)
-    progress.advance(resumed_from)
-    for batch in VmigReader(in_path, skip=resumed_from).batches(batch_size):
-        store.write_batch(collection, batch)
-        checkpoint.records_done += len(batch)
-        checkpoint.save(in_path)
-        progress.advance(len(batch))
+    with ParsedBatches(in_path, batch_size, skip=resumed_from) as batches:  # parsing starts on another core
+        if verify:
+            check_digest(in_path, meta)  # ... while this one reads the whole file for its checksum
+        dims = meta.dims if meta and meta.dims else _first_dims(in_path)
+        metric = metric or (meta.metric if meta else None) or "cosine"
+        store.open_collection(collection, dims, metric, create)
+        progress.start(f"import {store.name}:{collection}", meta.record_count if meta else None)
+        progress.advance(resumed_from)
+        for batch in batches:
+            store.write_batch(collection, batch)
+            checkpoint.records_done += len(batch)
+            checkpoint.save(in_path)
+            progress.advance(len(batch))
     store.finish(collection)
     Checkpoint.clear(in_path)
     progress.stop()

@@ -19,12 +19,14 @@ from typing import Any
 
 import orjson
 
-from vex_dagster.vmig.checksum import LineHasher
+from vex_dagster.vmig.sink import HashingSink
 from vex_dagster.vmig.files import is_gzip, open_binary, remove_stale_temporaries, temporary_path
 from vex_dagster.vmig.meta import Meta, write_meta
 from vex_dagster.vmig.record import Record, RecordError, record_from_dict
 
 _WRITE_BUFFER = 1 << 20
+#: Lines are joined into buffers of about this size for the hashing and writing thread.
+_CHUNK_BYTES = 1 << 20
 
 
 class VmigReadError(ValueError):
@@ -34,6 +36,9 @@ class VmigReadError(ValueError):
         self.path, self.line, self.field, self.message = str(path), line, field, message
         where = f"{Path(path).name}:{line}"
         super().__init__(f"{where}: {field + ': ' if field else ''}{message}")
+
+    def __reduce__(self):  # raised again in the parent when a child process parses
+        return type(self), (self.path, self.line, self.message, self.field)
 
 
 def iter_lines(fh, path: str | Path = "<stream>") -> Iterator[tuple[int, bytes, bool]]:
@@ -125,7 +130,9 @@ class VmigWriter:
         self._fh = gzip.open(self._tmp, "wb", compresslevel=6) if is_gzip(path) else open(
             self._tmp, "wb", buffering=_WRITE_BUFFER
         )
-        self._hasher = LineHasher()
+        self._sink = HashingSink(self._fh)
+        self._lines: list[bytes] = []  # serialised, not yet handed to the sink
+        self._lines_bytes = 0
         self._meta_fields = dict(source_store=source_store, source=source or {}, metric=metric)
         self._extra_meta = extra_meta or {}
         self.count = 0
@@ -136,8 +143,10 @@ class VmigWriter:
 
     def write(self, record: Record) -> None:
         line = record.to_line()
-        self._fh.write(line)
-        self._hasher.add(line[:-1])
+        self._lines.append(line)
+        self._lines_bytes += len(line)
+        if self._lines_bytes >= _CHUNK_BYTES:
+            self._hand_over()
         self.count += 1
         self.namespaces[record.namespace or ""] += 1
         if record.vector is not None:
@@ -148,8 +157,15 @@ class VmigWriter:
         for record in records:
             self.write(record)
 
+    def _hand_over(self) -> None:
+        self._sink.put(b"".join(self._lines))
+        self._lines, self._lines_bytes = [], 0
+
     def close(self) -> Meta:
         """Flush, rename onto the final name, then write the sidecar."""
+        if self._lines:
+            self._hand_over()
+        checksum = self._sink.close()
         self._fh.flush()
         if hasattr(self._fh, "fileno"):
             os.fsync(self._fh.fileno())
@@ -157,7 +173,7 @@ class VmigWriter:
         os.replace(self._tmp, self.path)
         self.meta = Meta(
             record_count=self.count,
-            checksum=self._hasher.hexdigest(),
+            checksum=checksum,
             dims=next(iter(self._dims)) if len(self._dims) == 1 else None,
             model=next(iter(self._models)) if len(self._models) == 1 else None,
             namespaces=dict(sorted(self.namespaces.items())),
@@ -169,6 +185,7 @@ class VmigWriter:
 
     def abort(self) -> None:
         """Drop the partial file; closing may fail again (a full disk flushes its buffer)."""
+        self._sink.abandon()
         try:
             self._fh.close()
         except OSError:
