@@ -1,8 +1,8 @@
-"""Batches of records between this process and a helper process on the other core.
+"""Batches of records from a helper process on the other core to this one.
 
-Parsing or serialising a vmig line costs about as much as a store's bulk write of
-it. In one process the two add up, and a thread cannot overlap them because both
-hold the GIL; a child process can.
+Parsing a vmig line costs about as much as a store's bulk write of it. In one
+process the two add up, and a thread cannot overlap them because both hold the
+GIL; a child process can.
 
 The child is forked (a few milliseconds, against ~0.1 s to start an interpreter and
 import numpy, which is a third of a 10k-record import). It runs only our own code -
@@ -12,8 +12,8 @@ so none of the parent's exit handlers or buffers run twice.
 
 A batch travels as columns (a list per field, the vectors as one float32 matrix
 when they share a length): pickling that costs ~1.3 us per record each way,
-against ~4 us for a list of Record objects. The pipe's small buffer is the
-back-pressure: neither side runs more than about a batch ahead, so memory stays
+against ~4 us for a list of Record objects. The pipe's buffer (1 MB at most) is
+the back-pressure: the child runs at most about a batch ahead, so memory stays
 flat.
 """
 
@@ -70,21 +70,17 @@ def send_error(pipe: IO[bytes], exc: BaseException) -> None:
 
 
 class Child:
-    """A forked process running ``work(from_parent, to_parent)`` over two pipes."""
+    """A forked process running ``work(to_parent)``; ``receive`` reads what it sends."""
 
-    def __init__(self, work: Callable[[IO[bytes], IO[bytes]], None], what: str):
+    def __init__(self, work: Callable[[IO[bytes]], None], what: str):
         self.what = what
-        down_read, down_write = _pipe()
-        up_read, up_write = _pipe()
+        read, write = _pipe()
         self.pid = os.fork()
         if self.pid == 0:
-            os.close(down_write)
-            os.close(up_read)
-            _run_child(work, down_read, up_write)
-        os.close(down_read)
-        os.close(up_write)
-        self.to_child = open(down_write, "wb")
-        self.from_child = open(up_read, "rb")
+            os.close(read)
+            _run_child(work, write)
+        os.close(write)
+        self.from_child = open(read, "rb")
         self._exit_code: int | None = None
 
     def receive(self) -> tuple[str, Any]:
@@ -93,26 +89,14 @@ class Child:
         except EOFError:
             raise ChildGone(f"the process {self.what} exited (code {self.wait()}) before finishing") from None
 
-    def _close_pipes(self) -> None:
-        for pipe in (self.to_child, self.from_child):
-            try:
-                pipe.close()
-            except OSError:  # a broken pipe while flushing: the child is gone already
-                pass
-
     def wait(self) -> int:
         if self._exit_code is None:
             self._exit_code = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
         return self._exit_code
 
-    def finish(self) -> None:
-        """Close our ends and wait for the child to end by itself (it sees the end of its input)."""
-        self._close_pipes()
-        self.wait()
-
     def stop(self) -> None:
-        """Close our ends and make sure the child is gone (it may be blocked on a pipe)."""
-        self._close_pipes()
+        """Close our end and make sure the child is gone (it may be blocked on the pipe)."""
+        self.from_child.close()
         if self._exit_code is None:
             os.kill(self.pid, signal.SIGKILL)  # a zombie until waited for, so never another process
             self.wait()
@@ -133,16 +117,16 @@ def _pipe() -> tuple[int, int]:
     return read, write
 
 
-def _run_child(work, down_read: int, up_write: int) -> None:
+def _run_child(work, write: int) -> None:
     """The child's whole life. Ctrl-C reaches the whole process group: the child
-    leaves it to the parent, which stops it (a writer first removes its temporary
-    file). A parent that is gone closes the pipes, which ends the child too."""
+    leaves it to the parent, which stops it. A parent that is gone closes the pipe,
+    and the child's next write ends it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     code = 0
     try:
-        with open(down_read, "rb") as from_parent, open(up_write, "wb") as to_parent:
-            work(from_parent, to_parent)
+        with open(write, "wb") as to_parent:
+            work(to_parent)
     except BrokenPipeError:
         code = 1
     except BaseException:

@@ -36,7 +36,7 @@ class ParsedBatches:
         """The parsing process, or None when parsing here."""
         return None if self._child is None else self._child.pid
 
-    def _serve(self, _from_parent: IO[bytes], to_parent: IO[bytes]) -> None:
+    def _serve(self, to_parent: IO[bytes]) -> None:
         """In the child: every batch, then "end" - or the error the plain reader would raise."""
         try:
             for batch in VmigReader(self.path, self.skip).batches(self.size):
