@@ -24,12 +24,15 @@ class HashingSink:
         self._hasher = LineHasher()
         self._chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=_QUEUED)
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._drain, name="vex vmig writer", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None  # started by the first put, not in a writer's __init__,
+        # where a Ctrl-C would leave a temporary file that nobody removes
 
     def put(self, lines: bytes) -> None:
         """Queue LF-terminated lines; raises the error of an earlier write."""
         self._raise_error()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._drain, name="vex vmig writer", daemon=True)
+            self._thread.start()
         self._chunks.put(lines)
 
     def close(self) -> str:
@@ -43,7 +46,7 @@ class HashingSink:
         self._stop()
 
     def _stop(self) -> None:
-        if self._thread.is_alive():
+        if self._thread is not None and self._thread.is_alive():
             self._chunks.put(None)
             self._thread.join()
 
