@@ -35,7 +35,7 @@ import orjson
 
 from bench.memory import make_file
 from vex_dagster.checkpoint import Checkpoint
-from vex_dagster.processes import pid_alive
+from vex_dagster.processes import children_of, has_exited, pid_alive
 from vex_dagster.stores import open_store
 from vex_dagster.stores.embedded_postgres import release
 from vex_dagster.vmig import read_records
@@ -89,7 +89,8 @@ class Watch:
 
 
 def run_until(command: list[str], watch: Watch, target: float | None) -> tuple[subprocess.CompletedProcess | None, str]:
-    """Run ``command``; SIGKILL it once progress passes ``target`` (None: let it finish)."""
+    """Run ``command``; SIGKILL it once progress passes ``target`` (None: let it finish).
+    A process vex started (an import's parser) must end by itself within 10 s of the kill."""
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if target is None:
         stdout, stderr = process.communicate()
@@ -97,8 +98,14 @@ def run_until(command: list[str], watch: Watch, target: float | None) -> tuple[s
     while process.poll() is None:
         fraction, where = watch.progress()
         if fraction >= target:
+            children = children_of(process.pid)
             process.send_signal(signal.SIGKILL)
             process.communicate()
+            deadline = time.monotonic() + 10
+            while not all(has_exited(pid) for pid in children) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if not all(has_exited(pid) for pid in children):
+                raise RuntimeError(f"processes {children} of the killed vex still run")
             return None, where
         time.sleep(0.02)
     raise RuntimeError(f"{' '.join(command[3:5])} finished before progress {target:.2f}: "

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vex_dagster.processes import children_of
 from vex_dagster.vmig import Record, VmigWriter
 
 
@@ -67,17 +68,10 @@ def _pss_kb(pid: int) -> int:
 
 def _tree_pss_kb(root: int) -> int:
     """PSS of ``root`` and every process below it."""
-    parents = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (FileNotFoundError, ProcessLookupError, IndexError):
-            continue
-    tree, grew = {root}, True
-    while grew:
-        below = {pid for pid, parent in parents.items() if parent in tree} - tree
-        tree |= below
-        grew = bool(below)
+    tree, frontier = [root], [root]
+    while frontier:
+        frontier = [child for pid in frontier for child in children_of(pid)]
+        tree += frontier
     return sum(_pss_kb(pid) for pid in tree)
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from tests.records import assert_same_records, awkward_records
 from vex_dagster.pipeline import export_collection, import_file
+from vex_dagster.processes import children_of, has_exited
 from vex_dagster.stores.vektor import VektorStore
 from vex_dagster.vmig import Record, VmigReadError, VmigWriter, parse_worker, read_records
 from vex_dagster.vmig.batch_pipe import ChildGone
@@ -30,14 +31,6 @@ def _mixed_file(path: Path) -> Path:
         writer.write(Record(id="wide", vector=np.arange(16, dtype=np.float32), extra={"x_custom": [1, 2]}))
         writer.write_all(awkward_records(8, seed=3)[:5])
     return path
-
-
-def _gone(pid: int) -> bool:
-    """No such process, or only its zombie (it exited; nobody has reaped it yet)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
 
 
 @pytest.mark.parametrize("skip", [0, 7])
@@ -89,7 +82,7 @@ def test_leaving_early_stops_the_child(tmp_path):
     with ParsedBatches(path, 100, in_worker=True) as batches:
         next(iter(batches))
         pid = batches.child_pid
-    assert _gone(pid)
+    assert has_exited(pid)
 
 
 def test_an_import_parsed_in_a_child_exports_the_same_records(tmp_path, monkeypatch):
@@ -112,23 +105,11 @@ def test_a_killed_import_leaves_no_parsing_process_behind(tmp_path):
     deadline = time.monotonic() + 60
     while not checkpoint.exists() and vex.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
-    children = _children_of(vex.pid)
+    children = children_of(vex.pid)
     vex.kill()
     vex.wait()
     assert children, "the import did not parse in a child process"
     deadline = time.monotonic() + 10
-    while not all(_gone(pid) for pid in children) and time.monotonic() < deadline:
+    while not all(has_exited(pid) for pid in children) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert all(_gone(pid) for pid in children)
-
-
-def _children_of(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
+    assert all(has_exited(pid) for pid in children)
