@@ -12,7 +12,7 @@ from tests.dagster.conftest import (
 )
 from vex_dagster.definitions import build_definitions
 from vex_dagster.stores.vektor import VektorStore
-from vex_dagster.vmig import Record, read_meta
+from vex_dagster.vmig import Record, batch_pipe, parse_worker, read_meta
 
 ALL_CHECKS = {"export_passes_vmig_lint", "export_checksum_matches", "target_count_matches_file",
               "vectors_match_file_on_sample", "search_results_match_source"}
@@ -34,6 +34,22 @@ def test_demo_migration_materialises_every_namespace_with_all_checks_green(demo_
         info = target.describe("pydocs")
     assert (info.count, info.dims, info.namespaces) == (600, 384, {"datamodel": 127, "reference": 389,
                                                                    "statements": 84})
+
+
+def test_an_import_that_parses_in_a_forked_child_inside_a_run_passes_every_check(
+        demo_defs, instance, data_dir, monkeypatch):
+    """Files over 4 MB are parsed in a forked child; the demo's are smaller, so the
+    threshold is lowered to fork inside a Dagster run (its threads and all)."""
+    monkeypatch.setattr(parse_worker, "WORKER_MIN_BYTES", 0)
+    forks = []
+    real_child = batch_pipe.Child
+    monkeypatch.setattr(batch_pipe, "Child", lambda *args: forks.append(args) or real_child(*args))
+    discover(demo_defs, instance, "pydocs_demo")
+    result = run_partition(demo_defs, instance, "pydocs_demo", "statements")
+    assert result.success and forks
+    assert check_results(result) == {name: True for name in ALL_CHECKS}
+    with VektorStore(str(data_dir / "pydocs_demo" / "target.db")) as target:
+        assert target.describe("pydocs").namespaces == {"statements": 84}
 
 
 def test_export_reports_path_count_dims_model_checksum_and_preview(demo_defs, instance):
