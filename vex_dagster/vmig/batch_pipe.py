@@ -8,7 +8,9 @@ The child is forked (a few milliseconds, against ~0.1 s to start an interpreter 
 import numpy, which is a third of a 10k-record import). It runs only our own code -
 file reads, orjson, numpy, pickle, pipe writes - never a lock another thread of the
 parent could hold (logging, gRPC, database drivers), and leaves with ``os._exit``
-so none of the parent's exit handlers or buffers run twice.
+so none of the parent's exit handlers or buffers run twice. (Python 3.12+ warns,
+as a DeprecationWarning, when a process with threads forks - a Dagster step has
+some; the warning is about such locks, which this child never takes.)
 
 A batch travels as columns (a list per field, the vectors as one float32 matrix
 when they share a length): pickling that costs ~1.3 us per record each way,
