@@ -1,14 +1,17 @@
-"""The scale-out job: every namespace of the demo migration in one run on the
-multiprocess executor (2 processes), with and without a pool limit."""
+"""The scale-out job: every namespace of a migration in one run on the multiprocess
+executor (2 processes), with and without a pool limit, with an adapt or reembed step."""
 
 import importlib
 
 import dagster as dg
+import numpy as np
 import pytest
 
+from tests.dagster.conftest import SAMPLE
 from vex_dagster.definitions import build_definitions
 from vex_dagster.migrations import DEFAULT_PATH
 from vex_dagster.stores.vektor import VektorStore
+from vex_dagster.vmig import Record
 
 NAMESPACES = {"datamodel": 127, "reference": 389, "statements": 84}
 STEPS = ("export_namespace", "import_namespace")
@@ -19,19 +22,28 @@ def demo_parallel_job() -> dg.JobDefinition:
     return build_definitions(DEFAULT_PATH).resolve_job_def("pydocs_demo_parallel")
 
 
-def _run(instance, max_concurrent=2) -> str:
-    with dg.execute_job(dg.reconstructable(demo_parallel_job), instance,
+def transformed_parallel_job(migrations: str) -> dg.JobDefinition:
+    """From a migrations file given as an argument. Named by VEX_MIGRATIONS instead, the
+    executor's processes of the second such test built the first test's job ("unknown
+    step: adapt_namespace[...]"), so the path travels with the job."""
+    return build_definitions(migrations).resolve_job_def("transformed_parallel")
+
+
+def _run(instance, max_concurrent=2, job=None) -> str:
+    with dg.execute_job(job or dg.reconstructable(demo_parallel_job), instance,
                         run_config={"execution": {"config": {"multiprocess": {"max_concurrent": max_concurrent}}}}) as result:
-        assert result.success, [e.message for e in result.all_events if e.is_failure]
+        assert result.success, "\n".join(getattr(e.event_specific_data, "error", None).to_string()
+                                          if getattr(e.event_specific_data, "error", None) else e.message
+                                          for e in result.all_events if e.is_failure)
         return result.dagster_run.run_id
 
 
-def _step_spans(instance, run_id) -> list[tuple[int, int, str]]:
+def _step_spans(instance, run_id, steps=STEPS) -> list[tuple[int, int, str]]:
     """(start, end) of each stage step as positions in the run's event log: ordering, not timing."""
     starts, ends = {}, {}
     for record in instance.get_records_for_run(run_id).records:
         event = record.event_log_entry.dagster_event
-        if event is None or not event.step_key or not event.step_key.startswith(STEPS):
+        if event is None or not event.step_key or not event.step_key.startswith(steps):
             continue
         if event.event_type == dg.DagsterEventType.STEP_START:
             starts[event.step_key] = record.storage_id
@@ -50,6 +62,37 @@ def test_the_parallel_job_materialises_every_namespace(data_dir, instance):
     with VektorStore(str(data_dir / "pydocs_demo" / "target.db")) as target:
         info = target.describe("pydocs")
     assert (info.count, info.namespaces) == (600, NAMESPACES)
+
+
+#: the stage between export and import: its migrations-file line, the dims it leaves
+TRANSFORMS = {
+    "adapt": ("adapter: {from: intfloat/multilingual-e5-small, to: glove-6b-50d}", 50),
+    # the target already holds 384-d vectors, so the (unreachable) server is never called
+    "reembed": ('reembed: {model: e5-passage, base_url: "http://127.0.0.1:9/v1"}', 384),
+}
+
+
+@pytest.mark.parametrize("stage", sorted(TRANSFORMS))
+def test_the_parallel_job_runs_the_transform_step_per_namespace(stage, data_dir, instance, write_migrations):
+    stanza, dims = TRANSFORMS[stage]
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if stage == "reembed":
+        with VektorStore(str(data_dir / "target.db")) as target:
+            target.write_batches("pydocs", [[Record(id="existing", vector=np.ones(384, np.float32))]], dims=384)
+    migrations = str(write_migrations(f"""
+migrations:
+  - name: transformed
+    source: {{store: vektor, collection: pydocs, settings: {{path: src.db}}, seed: {SAMPLE}}}
+    {stanza}
+    target: {{store: vektor, collection: pydocs, settings: {{path: target.db}}}}
+"""))
+    run_id = _run(instance, job=dg.build_reconstructable_job(__name__, "transformed_parallel_job", (migrations,)))
+    steps = [key for *_, key in _step_spans(instance, run_id, (*STEPS, f"{stage}_namespace"))]
+    assert len(steps) == 3 * len(NAMESPACES) and sum(key.startswith(stage) for key in steps) == len(NAMESPACES)
+    assert instance.get_materialized_partitions(dg.AssetKey(["transformed", stage])) == set(NAMESPACES)
+    with VektorStore(str(data_dir / "target.db")) as target:
+        info = target.describe("pydocs")
+    assert info.dims == dims and {k: info.namespaces[k] for k in NAMESPACES} == NAMESPACES
 
 
 def test_a_pool_limit_of_one_runs_the_store_steps_one_at_a_time(data_dir, instance):
