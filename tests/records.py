@@ -6,6 +6,7 @@ import uuid
 
 import numpy as np
 
+from vex_dagster.vmig.io import VmigWriter
 from vex_dagster.vmig.record import Record
 
 LONG_TEXT = "Ünïcödé ✓ 向量 " * 2000  # ~30k characters, multi-byte
@@ -66,3 +67,13 @@ def assert_same_records(expected, actual, *, exact_vectors=True, losses=()):
             assert np.array_equal(other.vector, record.vector), f"vector of {key}"
         else:
             assert cosine(other.vector, record.vector) >= 0.99999, f"vector of {key}"
+
+
+def vmig_with_a_bad_line(path, bad: bytes, count: int = 10, line: int = 7):
+    """``count`` small records in a vmig file whose line ``line`` (1-based) is ``bad``."""
+    with VmigWriter(path) as writer:
+        writer.write_all(Record(id=str(i), vector=np.ones(3, np.float32)) for i in range(count))
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[line - 1] = bad
+    path.write_bytes(b"".join(lines))
+    return path

@@ -11,6 +11,7 @@ import numpy as np
 import orjson
 import pytest
 
+from tests.records import vmig_with_a_bad_line
 from vex_dagster.stores.vektor import VektorStore
 from vex_dagster.vmig import Record, VmigWriter
 
@@ -55,12 +56,7 @@ def test_a_100_mb_single_line_is_validated_and_imported(tmp_path):
 
 
 def test_a_malformed_line_mid_file_stops_the_import_at_that_line(tmp_path):
-    path = tmp_path / "bad.vmig.jsonl"
-    with VmigWriter(path) as writer:
-        writer.write_all(Record(id=str(i), vector=np.ones(3, np.float32)) for i in range(10))
-    lines = path.read_bytes().splitlines(keepends=True)
-    lines[6] = b'{"id": "6", "vector": [1, 2,\n'
-    path.write_bytes(b"".join(lines))
+    path = vmig_with_a_bad_line(tmp_path / "bad.vmig.jsonl", b'{"id": "6", "vector": [1, 2,\n')
     result = subprocess.run(VEX + ["import", "--to", "vektor", "--path", str(tmp_path / "t.db"), "--collection",
                                    "c", "--in", str(path), "--no-verify", "--batch-size", "3"],
                             capture_output=True, text=True, timeout=120)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.records import assert_same_records, awkward_records
+from tests.records import assert_same_records, awkward_records, vmig_with_a_bad_line
 from vex_dagster.pipeline import export_collection, import_file
 from vex_dagster.processes import children_of, has_exited
 from vex_dagster.stores.vektor import VektorStore
@@ -45,12 +45,7 @@ def test_the_child_yields_the_plain_readers_batches(tmp_path, skip):
 
 
 def test_a_bad_line_is_raised_after_the_same_batches_with_its_line_and_field(tmp_path):
-    path = tmp_path / "bad.vmig.jsonl"
-    with VmigWriter(path) as writer:
-        writer.write_all(Record(id=str(i), vector=np.ones(3, np.float32)) for i in range(10))
-    lines = path.read_bytes().splitlines(keepends=True)
-    lines[6] = b'{"id": "6", "vector": [1, "two", 3]}\n'
-    path.write_bytes(b"".join(lines))
+    path = vmig_with_a_bad_line(tmp_path / "bad.vmig.jsonl", b'{"id": "6", "vector": [1, "two", 3]}\n')
     outcomes = []
     for in_worker in (False, True):
         seen = []

@@ -4,10 +4,13 @@ instance (never DAGSTER_HOME), and helpers to tick sensors and run partitions.""
 from pathlib import Path
 
 import dagster as dg
+import numpy as np
 import pytest
 
 from vex_dagster.definitions import build_definitions
 from vex_dagster.migrations import DEFAULT_PATH
+from vex_dagster.stores.vektor import VektorStore
+from vex_dagster.vmig import Record
 
 SAMPLE = Path(__file__).resolve().parents[2] / "vex_dagster" / "data" / "pydocs.vmig.jsonl"
 
@@ -50,6 +53,14 @@ def write_migrations(tmp_path):
 def demo_defs(data_dir) -> dg.Definitions:
     """The shipped migrations.yaml, with its data under a temporary VEX_DATA_DIR."""
     return build_definitions(DEFAULT_PATH)
+
+
+def seed_384d_target(path: Path) -> None:
+    """A vektor target already holding 384-d vectors, like the demo's exports: a reembed
+    stage then keeps them and never calls its (unreachable) embedding server."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with VektorStore(str(path)) as target:
+        target.write_batches("pydocs", [[Record(id="existing", vector=np.ones(384, np.float32))]], dims=384)
 
 
 def discover(defs: dg.Definitions, instance, migration: str) -> list[str]:

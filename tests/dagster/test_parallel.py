@@ -4,14 +4,12 @@ executor (2 processes), with and without a pool limit, with an adapt or reembed 
 import importlib
 
 import dagster as dg
-import numpy as np
 import pytest
 
-from tests.dagster.conftest import SAMPLE
+from tests.dagster.conftest import SAMPLE, seed_384d_target
 from vex_dagster.definitions import build_definitions
 from vex_dagster.migrations import DEFAULT_PATH
 from vex_dagster.stores.vektor import VektorStore
-from vex_dagster.vmig import Record
 
 NAMESPACES = {"datamodel": 127, "reference": 389, "statements": 84}
 STEPS = ("export_namespace", "import_namespace")
@@ -75,10 +73,8 @@ TRANSFORMS = {
 @pytest.mark.parametrize("stage", sorted(TRANSFORMS))
 def test_the_parallel_job_runs_the_transform_step_per_namespace(stage, data_dir, instance, write_migrations):
     stanza, dims = TRANSFORMS[stage]
-    data_dir.mkdir(parents=True, exist_ok=True)
     if stage == "reembed":
-        with VektorStore(str(data_dir / "target.db")) as target:
-            target.write_batches("pydocs", [[Record(id="existing", vector=np.ones(384, np.float32))]], dims=384)
+        seed_384d_target(data_dir / "target.db")
     migrations = str(write_migrations(f"""
 migrations:
   - name: transformed

@@ -6,11 +6,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.dagster.conftest import SAMPLE, check_results, discover, materialized, run_partition
+from tests.dagster.conftest import SAMPLE, check_results, discover, materialized, run_partition, seed_384d_target
 from tests.servers import free_port, http_ok, running
 from vex_dagster.definitions import build_definitions
 from vex_dagster.stores.vektor import VektorStore
-from vex_dagster.vmig import Record, read_records
+from vex_dagster.vmig import read_records
 
 E5 = "intfloat/multilingual-e5-small"
 
@@ -60,9 +60,7 @@ migrations:
 def test_the_reembed_stage_keeps_vectors_that_fit_the_target(write_migrations, data_dir, instance):
     """The target holds 384-d vectors like the export: nothing is sent to the (unreachable)
     embedding server, and the stored vectors are the source's."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with VektorStore(str(data_dir / "fits.db")) as target:
-        target.write_batches("pydocs", [[Record(id="existing", vector=np.ones(384, np.float32))]], dims=384)
+    seed_384d_target(data_dir / "fits.db")
     defs = build_definitions(write_migrations(f"""
 migrations:
   - name: fits
