@@ -248,7 +248,10 @@ class PgvectorStore(Store):
         if namespace is not None and self.columns["namespace"] in columns:
             query += sql.SQL(" WHERE {} = %s").format(sql.Identifier(self.columns["namespace"]))
             params = (namespace,)
-        query += sql.SQL(" ORDER BY {}").format(sql.Identifier(self.columns["id"]))
+        # in primary-key order, which the key's index gives without sorting: ORDER BY id
+        # alone sorted the whole table, on disk past work_mem (15 MB at 10k x 384-d)
+        order = [self.columns["namespace"]] if self.columns["namespace"] in columns else []
+        query += sql.SQL(" ORDER BY {}").format(sql.SQL(", ").join(map(sql.Identifier, order + [self.columns["id"]])))
         with (_connection_lost_is_one_line("export"), self._conn.transaction(),
               self._conn.cursor(name="vex_export", binary=True) as cursor):
             cursor.itersize = batch_size
