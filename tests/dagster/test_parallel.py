@@ -2,6 +2,7 @@
 executor (2 processes), with and without a pool limit, with an adapt or reembed step."""
 
 import importlib
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -82,7 +83,9 @@ migrations:
     {stanza}
     target: {{store: vektor, collection: pydocs, settings: {{path: target.db}}}}
 """))
-    run_id = _run(instance, job=dg.build_reconstructable_job(__name__, "transformed_parallel_job", (migrations,)))
+    job = dg.build_reconstructable_job(__name__, "transformed_parallel_job", (migrations,),
+                                       reconstructor_working_directory=str(Path(__file__).parents[2]))
+    run_id = _run(instance, job=job)
     steps = [key for *_, key in _step_spans(instance, run_id, (*STEPS, f"{stage}_namespace"))]
     assert len(steps) == 3 * len(NAMESPACES) and sum(key.startswith(stage) for key in steps) == len(NAMESPACES)
     assert instance.get_materialized_partitions(dg.AssetKey(["transformed", stage])) == set(NAMESPACES)
