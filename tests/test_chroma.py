@@ -16,7 +16,6 @@ from tests.records import awkward_records, by_key
 from tests.servers import free_port, http_ok, running
 from vex_dagster.checkpoint import Checkpoint
 from vex_dagster.pipeline import export_collection, import_file
-from vex_dagster.stores import DimensionMismatch
 from vex_dagster.stores.chroma import ChromaStore
 from vex_dagster.vmig import Record, VmigWriter
 
@@ -76,15 +75,6 @@ def test_batches_above_the_servers_max_are_split(chroma_server, tmp_path):
         result = import_file(store, name, _vmig(tmp_path / "big.vmig.jsonl", limit + 10, dims=4),
                              batch_size=limit + 10)
         assert store.describe(name).count == limit + 10 == result.records
-
-
-def test_dims_mismatch_is_refused_before_writing(chroma_server, tmp_path):
-    name = _name()
-    with ChromaStore(url=chroma_server["url"]) as store:
-        import_file(store, name, _vmig(tmp_path / "a.vmig.jsonl", 2, dims=8))
-        with pytest.raises(DimensionMismatch, match="8-d vectors but the records are 4-d"):
-            import_file(store, name, _vmig(tmp_path / "b.vmig.jsonl", 2, dims=4))
-        assert store.describe(name).count == 2
 
 
 @pytest.mark.slow

@@ -15,7 +15,6 @@ import pytest
 from vex_dagster.checkpoint import Checkpoint
 from vex_dagster.pipeline import export_collection, import_file
 from vex_dagster.processes import pid_alive
-from vex_dagster.stores import DimensionMismatch
 from vex_dagster.stores.embedded_postgres import embedded_dsn
 from vex_dagster.stores.pgvector import PgvectorStore
 from vex_dagster.vmig import Record, VmigWriter, read_records
@@ -113,15 +112,6 @@ def test_existing_user_table_by_column_flags(pgvector_dsn, tmp_path):
         store.write_batch(table, [Record(id="3", vector=np.array([0, 0, 1], np.float32), text="three")])
     with psycopg.connect(pgvector_dsn) as conn:
         assert conn.execute(f"SELECT body FROM {table} WHERE doc_id = 3").fetchone() == ("three",)
-
-
-def test_dims_mismatch_is_refused_before_writing(pgvector_dsn, tmp_path):
-    name = _name()
-    with PgvectorStore(dsn=pgvector_dsn) as store:
-        import_file(store, name, _vmig(tmp_path / "a.vmig.jsonl", 3, dims=8))
-        with pytest.raises(DimensionMismatch, match="--reembed"):
-            import_file(store, name, _vmig(tmp_path / "b.vmig.jsonl", 3, dims=4))
-        assert store.describe(name).count == 3
 
 
 def test_search_uses_the_collection_metric(pgvector_dsn):

@@ -18,11 +18,10 @@ from pinecone.errors.exceptions import ApiError
 
 from tests.records import assert_same_records, awkward_records
 from vex_dagster.cli import main
-from vex_dagster.pipeline import import_file
-from vex_dagster.stores import DimensionMismatch, StoreError
+from vex_dagster.stores import StoreError
 from vex_dagster.stores.pinecone import MAX_METADATA_BYTES, PineconeStore
 from vex_dagster.testing.pinecone_emulator import MAX_REQUEST_BYTES, PineconeEmulator
-from vex_dagster.vmig import Record, VmigWriter
+from vex_dagster.vmig import Record
 
 
 @pytest.fixture
@@ -131,17 +130,6 @@ def test_sparse_values_non_ascii_ids_and_index_creation(emulator):
     assert emulator.indexes["hybrid-docs"].metric == "euclidean" and emulator.indexes["hybrid-docs"].dimension == 3
     assert back.id == "ключ-1" and back.sparse_vector == record.sparse_vector
     assert np.array_equal(back.vector, record.vector) and hits[0].id == "ключ-1"
-
-
-def test_dims_mismatch_is_refused_before_writing(emulator, tmp_path):
-    with _store(emulator) as store:
-        store.write_batches("dims", [_records(2, dims=8)], dims=8)
-        path = tmp_path / "four.vmig.jsonl"
-        with VmigWriter(path) as writer:
-            writer.write_all(_records(2, dims=4))
-        with pytest.raises(DimensionMismatch):
-            import_file(store, "dims", path)
-        assert store.describe("dims").count == 2
 
 
 def test_cli_without_an_api_key_says_what_to_set(tmp_path, monkeypatch):

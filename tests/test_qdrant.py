@@ -13,7 +13,6 @@ import pytest
 
 from tests.records import awkward_records, by_key
 from vex_dagster.pipeline import export_collection, import_file
-from vex_dagster.stores import DimensionMismatch
 from vex_dagster.stores.ids import derived_uuid
 from vex_dagster.stores.qdrant import QdrantStore
 from vex_dagster.vmig import Record, VmigWriter
@@ -95,18 +94,6 @@ def test_export_pages_through_several_scroll_pages(open_qdrant):
     assert sorted(r.id for b in batches for r in b) == sorted(r.id for r in records)
     assert info.namespaces == {"n0": 9, "n1": 8, "n2": 8} and info.count == 25
     assert sorted(only_n1, key=int) == [str(i) for i in range(1, 25, 3)]
-
-
-def test_dims_mismatch_is_refused_before_writing(open_qdrant, tmp_path):
-    src = tmp_path / "five.vmig.jsonl"
-    with VmigWriter(src) as w:
-        w.write(Record(id="x", vector=np.ones(5, np.float32)))
-    name = _name()
-    with open_qdrant() as store:
-        store.write_batches(name, [[Record(id="y", vector=np.ones(3, np.float32))]], dims=3)
-        with pytest.raises(DimensionMismatch, match="--reembed"):
-            import_file(store, name, src)
-        assert store.describe(name).count == 1
 
 
 def test_search_finds_the_nearest_and_restores_ids(open_qdrant):

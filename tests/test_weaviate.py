@@ -24,13 +24,12 @@ from weaviate.exceptions import UnexpectedStatusCodeError
 
 from tests.records import assert_same_records, awkward_records
 from vex_dagster.cli import main
-from vex_dagster.pipeline import import_file
 from vex_dagster.resources.weaviate import WeaviateResource
-from vex_dagster.stores import DimensionMismatch, StoreError, StoreUnavailable
+from vex_dagster.stores import StoreError, StoreUnavailable
 from vex_dagster.stores.weaviate import WeaviateStore
 from vex_dagster.testing.pinecone_emulator import PineconeEmulator
 from vex_dagster.testing.weaviate_emulator import WeaviateEmulator
-from vex_dagster.vmig import Record, VmigWriter
+from vex_dagster.vmig import Record
 
 
 @pytest.fixture
@@ -189,17 +188,6 @@ def test_requests_stay_under_the_grpc_message_limit():
         records[7].text = "x" * (2 * 1024 * 1024)
         with pytest.raises(StoreError, match=r"a batch of 1 objects \('r00007'\) is over the node's gRPC message"):
             store.write_batches("wide", [records], dims=1536)
-
-
-def test_dims_mismatch_is_refused_before_writing(emulator, tmp_path):
-    with _store(emulator) as store:
-        store.write_batches("dims", [_records(2, dims=8)], dims=8)
-        path = tmp_path / "four.vmig.jsonl"
-        with VmigWriter(path) as writer:
-            writer.write_all(_records(2, dims=4))
-        with pytest.raises(DimensionMismatch):
-            import_file(store, "dims", path)
-        assert store.describe("dims").count == 2
 
 
 def test_an_unreachable_node_is_one_clear_error():

@@ -21,3 +21,6 @@ class Backend:
     #: what the store documents it cannot keep, field -> reason; the matrix asserts
     #: these as losses rather than skipping them, and the README table repeats them.
     losses: dict[str, str] = field(default_factory=dict)
+    #: False where an import writes the collection anew (a jsonl file), so there is
+    #: no existing collection whose dims it could contradict
+    import_adds_to_collection: bool = True
