@@ -42,8 +42,9 @@ class TransferResult:
 
 def verify_file(path: str | Path) -> Meta:
     """Check a file against its sidecar before anything is written from it."""
-    meta = _sidecar(Path(path))
-    check_digest(Path(path), meta)
+    path = Path(path)
+    meta = _sidecar(path)
+    check_digest(path, meta)
     return meta
 
 

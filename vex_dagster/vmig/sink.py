@@ -24,8 +24,9 @@ class HashingSink:
         self._hasher = LineHasher()
         self._chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=_QUEUED)
         self._error: BaseException | None = None
-        self._thread: threading.Thread | None = None  # started by the first put, not in a writer's __init__,
-        # where a Ctrl-C would leave a temporary file that nobody removes
+        # started by the first put, not in a writer's __init__, where a Ctrl-C would
+        # leave a temporary file that nobody removes
+        self._thread: threading.Thread | None = None
 
     def put(self, lines: bytes) -> None:
         """Queue LF-terminated lines; raises the error of an earlier write."""
